@@ -1,0 +1,195 @@
+//! The HTTP error type. Every error leaves the server as RFC 9457 `application/problem+json` with
+//! a stable machine `code`, a title in Georgian and English, and — for bad input — the fields at
+//! fault. Internal errors are logged in full and shown as nothing more than "internal error".
+
+use crate::storage::StorageError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// One field at fault in a request.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's path in the request, e.g. `location.lat`, `photos[1]`.
+    pub field: String,
+    /// A stable machine code, e.g. `outside_tbilisi`.
+    pub code: &'static str,
+    /// A human explanation (English).
+    pub message: String,
+}
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request could not be read (malformed JSON, broken multipart).
+    #[error("{0}")]
+    Malformed(String),
+    /// 422: the request was read but some fields are not acceptable.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// 413: a part of the request is larger than allowed.
+    #[error("{message}")]
+    TooLarge {
+        /// The field that is too large.
+        field: String,
+        /// What the limit is.
+        message: String,
+    },
+    /// 401: no valid session.
+    #[error("sign in first")]
+    Unauthenticated,
+    /// 403: signed in, but this role or scope may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such thing (or not visible to the caller).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 405: the route exists but not with this method.
+    #[error("this route does not take that method")]
+    MethodNotAllowed,
+    /// 409: the state machine refuses the action (names the rule).
+    #[error("{message}")]
+    Conflict {
+        /// A stable code for the rule broken.
+        code: &'static str,
+        /// The rule, in words.
+        message: String,
+    },
+    /// 500: something broke inside; details are logged, not shown.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A 422 naming one field.
+    pub fn field(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::Invalid(vec![FieldError { field: field.into(), code, message: message.into() }])
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine code of the problem type.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Malformed(_) => "malformed_request",
+            ApiError::Invalid(_) => "invalid_input",
+            ApiError::TooLarge { .. } => "too_large",
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Conflict { code, .. } => code,
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The problem's title as (Georgian, English).
+    fn titles(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::Malformed(_) => ("მოთხოვნა ვერ წავიკითხეთ", "The request could not be read"),
+            ApiError::Invalid(_) => ("მონაცემები არასწორია", "Some fields are not valid"),
+            ApiError::TooLarge { .. } => ("ფაილი ან ტექსტი ძალიან დიდია", "Too large"),
+            ApiError::Unauthenticated => ("გთხოვთ, შეხვიდეთ სისტემაში", "Please sign in"),
+            ApiError::Forbidden(_) => ("ამის უფლება არ გაქვთ", "You may not do this"),
+            ApiError::NotFound(_) => ("ვერ მოიძებნა", "Not found"),
+            ApiError::MethodNotAllowed => ("ეს მეთოდი აქ არ გამოიყენება", "Method not allowed"),
+            ApiError::Conflict { .. } => ("ეს მოქმედება ახლა დაუშვებელია", "This action is not allowed now"),
+            ApiError::Internal(_) => ("სერვერის შეცდომა", "Internal error"),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    r#type: String,
+    title: &'static str,
+    title_ka: &'static str,
+    status: u16,
+    detail: String,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<FieldError>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (title_ka, title) = self.titles();
+        let (detail, errors) = match &self {
+            ApiError::Internal(e) => {
+                tracing::error!(error = ?e, "internal error");
+                ("internal error".to_owned(), Vec::new())
+            }
+            ApiError::Invalid(errors) => {
+                let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+                (detail, errors.clone())
+            }
+            ApiError::TooLarge { field, message } => (
+                message.clone(),
+                vec![FieldError { field: field.clone(), code: "too_large", message: message.clone() }],
+            ),
+            other => (other.to_string(), Vec::new()),
+        };
+        let code = self.code();
+        let body = Problem {
+            r#type: format!("https://smartmap.tbilisi.gov.ge/problems/{code}"),
+            title,
+            title_ka,
+            status: status.as_u16(),
+            detail,
+            code,
+            errors,
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Conflict { field } => {
+                ApiError::field(field, "taken", format!("this {field} is already taken"))
+            }
+            StorageError::Stale => ApiError::Conflict {
+                code: "changed_meanwhile",
+                message: "the report changed meanwhile; reload it and try again".into(),
+            },
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<smartmap_shared::report::TransitionError> for ApiError {
+    fn from(e: smartmap_shared::report::TransitionError) -> Self {
+        use smartmap_shared::report::TransitionError as T;
+        match &e {
+            T::ProofPhotoRequired => ApiError::field("photos", "proof_photo_required", e.to_string()),
+            T::ReasonRequired => ApiError::field("reason", "reason_required", e.to_string()),
+            T::SameBody(_) => ApiError::field("to_body", "same_body", e.to_string()),
+            T::SelfDuplicate => ApiError::field("original", "self_duplicate", e.to_string()),
+            T::Illegal { .. } => ApiError::Conflict { code: "illegal_transition", message: e.to_string() },
+            T::DisputeWindowClosed { .. } => {
+                ApiError::Conflict { code: "dispute_window_closed", message: e.to_string() }
+            }
+        }
+    }
+}
+
+/// Handler result.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,226 @@
+//! Admin and moderation routes: edit categories (names, deadlines), templates, routing rules,
+//! create staff accounts, hide reports, run the overdue sweep now.
+
+use super::accounts::{account_json, create_account};
+use super::extract::Json;
+use super::reports::report_id;
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::reports::{actions, views};
+use crate::state::AppState;
+use crate::storage::{ResponseTemplate, UserRecord};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{post, put};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use smartmap_shared::category::Category;
+use smartmap_shared::i18n::Localized;
+use smartmap_shared::ids::{BodyId, CategoryId, DistrictId};
+use smartmap_shared::role::Role;
+use smartmap_shared::routing::RoutingRule;
+use smartmap_shared::sla::{Sla, SlaUnit};
+
+/// The admin and moderation routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/categories/{id}", put(put_category))
+        .route("/api/admin/templates/{id}", put(put_template))
+        .route("/api/admin/routing-rules", put(put_routing_rules))
+        .route("/api/admin/users", post(create_user))
+        .route("/api/admin/jobs/overdue", post(run_overdue))
+        .route("/api/moderation/reports/{id}/hide", post(hide))
+        .route("/api/moderation/reports/{id}/unhide", post(unhide))
+}
+
+fn require_admin(user: &UserRecord) -> ApiResult<()> {
+    if user.role == Role::Admin { Ok(()) } else { Err(ApiError::Forbidden("admins only".into())) }
+}
+
+fn slug_field<T: TryFrom<String>>(field: &str, raw: &str) -> Result<T, FieldError> {
+    T::try_from(raw.to_owned()).map_err(|_| FieldError {
+        field: field.into(),
+        code: "invalid_slug",
+        message: "lowercase letters, digits and '-', starting with a letter".into(),
+    })
+}
+
+fn required_text(field: &str, raw: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
+    let text = raw.trim();
+    if text.is_empty() || text.chars().count() > max {
+        errors.push(FieldError { field: field.into(), code: "invalid_length", message: format!("1–{max} characters") });
+    }
+    text.to_owned()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategoryForm {
+    name_ka: String,
+    name_en: String,
+    sla_amount: u32,
+    sla_unit: SlaUnit,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+async fn put_category(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    Json(f): Json<CategoryForm>,
+) -> ApiResult<axum::Json<Category>> {
+    require_admin(&user)?;
+    let mut errors = Vec::new();
+    let id: Option<CategoryId> = slug_field("id", &id).map_err(|e| errors.push(e)).ok();
+    let ka = required_text("name_ka", &f.name_ka, 200, &mut errors);
+    let en = required_text("name_en", &f.name_en, 200, &mut errors);
+    let sla = Sla::new(f.sla_amount, f.sla_unit)
+        .map_err(|e| errors.push(FieldError { field: "sla_amount".into(), code: "out_of_range", message: e.to_string() }))
+        .ok();
+    let (Some(id), Some(sla), true) = (id, sla, errors.is_empty()) else { return Err(ApiError::Invalid(errors)) };
+    let category = Category { id, name: Localized::new(ka, en), sla, active: f.active };
+    state.storage.upsert_category(&category).await?;
+    state.reload_reference().await?;
+    Ok(axum::Json(category))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateForm {
+    category: String,
+    title_ka: String,
+    title_en: String,
+    body_ka: String,
+    body_en: String,
+}
+
+async fn put_template(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    Json(f): Json<TemplateForm>,
+) -> ApiResult<axum::Json<ResponseTemplate>> {
+    require_admin(&user)?;
+    let mut errors = Vec::new();
+    let _: Option<CategoryId> = slug_field("id", &id).map_err(|e| errors.push(e)).ok();
+    let category = CategoryId::parse(f.category.clone()).ok().filter(|c| state.reference().category(c).is_some());
+    if category.is_none() {
+        errors.push(FieldError { field: "category".into(), code: "unknown_category", message: format!("there is no category '{}'", f.category) });
+    }
+    let title = Localized::new(required_text("title_ka", &f.title_ka, 200, &mut errors), required_text("title_en", &f.title_en, 200, &mut errors));
+    let body = Localized::new(required_text("body_ka", &f.body_ka, 5000, &mut errors), required_text("body_en", &f.body_en, 5000, &mut errors));
+    let (Some(category), true) = (category, errors.is_empty()) else { return Err(ApiError::Invalid(errors)) };
+    let template = ResponseTemplate { id, category, title, body };
+    state.storage.upsert_template(&template).await?;
+    Ok(axum::Json(template))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleForm {
+    category: String,
+    district: Option<String>,
+    body: String,
+}
+
+async fn put_routing_rules(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Json(rules): Json<Vec<RuleForm>>,
+) -> ApiResult<axum::Json<Vec<RoutingRule>>> {
+    require_admin(&user)?;
+    let reference = state.reference();
+    let mut errors = Vec::new();
+    let mut parsed = Vec::new();
+    for (i, r) in rules.iter().enumerate() {
+        let category = CategoryId::parse(r.category.clone()).ok().filter(|c| reference.category(c).is_some());
+        let district = match &r.district {
+            None => Some(None),
+            Some(d) => DistrictId::parse(d.clone()).ok().filter(|d| reference.districts.get(d).is_some()).map(Some),
+        };
+        let body = BodyId::parse(r.body.clone()).ok().filter(|b| reference.body(b).is_some());
+        let mut bad = |f: &str, what: &str| {
+            errors.push(FieldError { field: format!("[{i}].{f}"), code: "unknown_reference", message: format!("there is no such {what}") })
+        };
+        if category.is_none() {
+            bad("category", "category");
+        }
+        if district.is_none() {
+            bad("district", "district");
+        }
+        if body.is_none() {
+            bad("body", "body");
+        }
+        if let (Some(category), Some(district), Some(body)) = (category, district, body) {
+            parsed.push(RoutingRule { category, district, body });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    state.storage.replace_routing_rules(&parsed).await?;
+    state.reload_reference().await?;
+    Ok(axum::Json(parsed))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserForm {
+    email: String,
+    password: String,
+    display_name: String,
+    role: Role,
+    district: Option<String>,
+    body: Option<String>,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Json(f): Json<UserForm>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    require_admin(&user)?;
+    let reference = state.reference();
+    let district = f.district.as_deref().map(|d| DistrictId::parse(d).ok().filter(|d| reference.districts.get(d).is_some()));
+    let body = f.body.as_deref().map(|b| BodyId::parse(b).ok().filter(|b| reference.body(b).is_some()));
+    let mut errors = Vec::new();
+    if matches!(district, Some(None)) || (f.role == Role::DistrictStaff && district.is_none()) {
+        errors.push(FieldError { field: "district".into(), code: "district_required", message: "district staff need a known district".into() });
+    }
+    if matches!(body, Some(None)) || (matches!(f.role, Role::DepartmentStaff | Role::FieldCrew) && body.is_none()) {
+        errors.push(FieldError { field: "body".into(), code: "body_required", message: "department staff and crews need a known body".into() });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let created = create_account(&state, &f.email, &f.password, &f.display_name, f.role, district.flatten(), body.flatten()).await?;
+    Ok((StatusCode::CREATED, axum::Json(account_json(&created))))
+}
+
+async fn run_overdue(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<axum::Json<Value>> {
+    require_admin(&user)?;
+    let flagged = crate::jobs::sweep_overdue(&state).await?;
+    Ok(axum::Json(json!({ "flagged": flagged })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reason {
+    reason: String,
+}
+
+async fn hide(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<String>, Json(r): Json<Reason>) -> ApiResult<axum::Json<Value>> {
+    let report = actions::set_hidden(&state, &user, report_id(&id)?, true, r.reason).await?;
+    Ok(axum::Json(views::public_summary(&report, &state.reference())))
+}
+
+async fn unhide(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<String>, Json(r): Json<Reason>) -> ApiResult<axum::Json<Value>> {
+    let report = actions::set_hidden(&state, &user, report_id(&id)?, false, r.reason).await?;
+    Ok(axum::Json(views::public_summary(&report, &state.reference())))
+}

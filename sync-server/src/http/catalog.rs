@@ -1,0 +1,86 @@
+//! The catalogue of every route: method, path, who may call it, what it does. The OpenAPI
+//! description is generated from it, and the authorization test walks it role by role, so a
+//! route missing here is both undocumented and untested — `router_matches_catalog` catches that.
+
+use smartmap_shared::role::Role;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in account (the handler may narrow further by ownership).
+    SignedIn,
+    /// Only these roles (the handler may narrow further by scope).
+    Roles(&'static [Role]),
+}
+
+impl Access {
+    /// Whether an account of `role` passes the role gate.
+    pub fn admits(self, role: Role) -> bool {
+        match self {
+            Access::Public | Access::SignedIn => true,
+            Access::Roles(roles) => roles.contains(&role),
+        }
+    }
+}
+
+/// One route.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteDoc {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path template in axum syntax (`{id}`).
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// What it does.
+    pub summary: &'static str,
+    /// Request body, if any: `json`, `multipart`.
+    pub body: Option<&'static str>,
+}
+
+use Role::*;
+const STAFF: &[Role] = &[DistrictStaff, DepartmentStaff, Moderator, Admin];
+const CLOSERS: &[Role] = &[FieldCrew, DistrictStaff, DepartmentStaff, Admin];
+const MODERATORS: &[Role] = &[Moderator, Admin];
+const ADMIN: &[Role] = &[Admin];
+const CREW: &[Role] = &[FieldCrew];
+
+const fn r(method: &'static str, path: &'static str, access: Access, summary: &'static str, body: Option<&'static str>) -> RouteDoc {
+    RouteDoc { method, path, access, summary, body }
+}
+
+/// Every API route.
+pub const ROUTES: &[RouteDoc] = &[
+    r("GET", "/api/health", Access::Public, "Liveness and database check.", None),
+    r("GET", "/api/openapi.json", Access::Public, "This description.", None),
+    r("GET", "/api/categories", Access::Public, "Report categories with names (ka, en) and deadlines.", None),
+    r("GET", "/api/bodies", Access::Public, "Responsible bodies.", None),
+    r("GET", "/api/districts", Access::Public, "District polygons as GeoJSON.", None),
+    r("GET", "/api/stats", Access::Public, "Per body and category: totals, on-time rate, median hours to fix.", None),
+    r("GET", "/media/{file}", Access::Public, "A photo (`<sha256>.jpg`) or its thumbnail (`<sha256>.thumb.jpg`).", None),
+    r("POST", "/api/auth/register", Access::Public, "Create a resident account; returns a session token.", Some("json")),
+    r("POST", "/api/auth/login", Access::Public, "Sign in; returns a session token.", Some("json")),
+    r("POST", "/api/auth/logout", Access::SignedIn, "End this session.", None),
+    r("GET", "/api/me", Access::SignedIn, "The caller's account.", None),
+    r("GET", "/api/me/reports", Access::SignedIn, "The caller's own reports.", None),
+    r("POST", "/api/reports", Access::SignedIn, "Submit a report: multipart `report` JSON part + `photo` parts, or JSON without photos.", Some("multipart")),
+    r("GET", "/api/reports/{id}", Access::Public, "A report with its public timeline and photos (staff in scope see more).", None),
+    r("POST", "/api/reports/{id}/dispute", Access::SignedIn, "The reporter disputes a closure within the dispute window.", Some("json")),
+    r("GET", "/api/map/reports", Access::Public, "Reports as GeoJSON: bbox, category, status, from, to, zoom (clusters below the threshold), page, page_size.", None),
+    r("GET", "/api/staff/queue", Access::Roles(STAFF), "Open reports in the caller's district or department, nearest deadline first.", None),
+    r("POST", "/api/staff/reports/{id}/actions", Access::Roles(STAFF), "Act on a report: acknowledge, assign_crew, not_responsible, mark_duplicate, no_action, respond.", Some("json")),
+    r("GET", "/api/staff/templates", Access::Roles(STAFF), "Response templates, optionally of one category.", None),
+    r("GET", "/api/staff/crews", Access::Roles(STAFF), "Field crews the caller can assign.", None),
+    r("GET", "/api/crew/tickets", Access::Roles(CREW), "The crew member's assigned open tickets.", None),
+    r("POST", "/api/crew/tickets/{id}/close", Access::Roles(CLOSERS), "Close a ticket as fixed with proof photos (multipart: `photo` parts, optional `action` JSON notes).", Some("multipart")),
+    r("PUT", "/api/admin/categories/{id}", Access::Roles(ADMIN), "Create or edit a category (names, deadline, active).", Some("json")),
+    r("PUT", "/api/admin/templates/{id}", Access::Roles(ADMIN), "Create or edit a response template.", Some("json")),
+    r("PUT", "/api/admin/routing-rules", Access::Roles(ADMIN), "Replace the routing table.", Some("json")),
+    r("POST", "/api/admin/users", Access::Roles(ADMIN), "Create an account of any role.", Some("json")),
+    r("POST", "/api/admin/jobs/overdue", Access::Roles(ADMIN), "Run the overdue sweep now.", None),
+    r("GET", "/api/admin/outbox", Access::Roles(ADMIN), "Notifications waiting to be sent.", None),
+    r("POST", "/api/moderation/reports/{id}/hide", Access::Roles(MODERATORS), "Hide a report from the public (kept, with a reason).", Some("json")),
+    r("POST", "/api/moderation/reports/{id}/unhide", Access::Roles(MODERATORS), "Show a hidden report again.", Some("json")),
+];

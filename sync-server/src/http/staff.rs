@@ -1,0 +1,170 @@
+//! Staff and crew routes: the scoped queue, actions on reports, templates, crews, and a crew's
+//! tickets with closing by proof photos.
+
+use super::extract::{Json, JsonWithPhotos, Query};
+use super::reports::report_id;
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult};
+use crate::reports::actions::{ActionRequest, CREW_STATUSES, act};
+use crate::reports::views;
+use crate::state::AppState;
+use crate::storage::{OPEN_STATUSES, ReportQuery, UserRecord};
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use smartmap_shared::ids::CategoryId;
+use smartmap_shared::report::{Action, ReportStatus};
+use smartmap_shared::role::Role;
+
+/// The staff and crew routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/staff/queue", get(queue))
+        .route("/api/staff/reports/{id}/actions", post(take_action))
+        .route("/api/staff/templates", get(templates))
+        .route("/api/staff/crews", get(crews))
+        .route("/api/crew/tickets", get(tickets))
+        .route("/api/crew/tickets/{id}/close", post(close_fixed))
+}
+
+fn require_staff(user: &UserRecord) -> ApiResult<()> {
+    match user.role {
+        Role::DistrictStaff | Role::DepartmentStaff | Role::Moderator | Role::Admin => Ok(()),
+        _ => Err(ApiError::Forbidden("staff only".into())),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct QueueParams {
+    status: Option<String>,
+    category: Option<String>,
+    overdue: Option<bool>,
+    page: Option<u32>,
+    page_size: Option<u32>,
+}
+
+/// The queue: open reports in the caller's scope, the nearest deadline first.
+async fn queue(State(state): State<AppState>, CurrentUser(user): CurrentUser, Query(p): Query<QueueParams>) -> ApiResult<axum::Json<Value>> {
+    require_staff(&user)?;
+    let mut q = ReportQuery { order_by_deadline: true, ..ReportQuery::default() };
+    match user.role {
+        Role::DistrictStaff => q.district = user.district.clone(),
+        Role::DepartmentStaff => q.body = user.body.clone(),
+        _ => {}
+    }
+    q.statuses = match p.status.as_deref() {
+        None | Some("") | Some("open") => OPEN_STATUSES.to_vec(),
+        Some("all") => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|s| ReportStatus::parse(s.trim()).ok_or_else(|| ApiError::field("status", "unknown_status", format!("there is no status '{s}'"))))
+            .collect::<ApiResult<_>>()?,
+    };
+    if let Some(c) = p.category.as_deref().filter(|c| !c.is_empty()) {
+        let id = CategoryId::parse(c).map_err(|_| ApiError::field("category", "unknown_category", format!("there is no category '{c}'")))?;
+        q.categories.push(id);
+    }
+    q.overdue_only = p.overdue.unwrap_or(false);
+    let page_size = p.page_size.unwrap_or(50).clamp(1, 500);
+    let page = p.page.unwrap_or(1).max(1);
+    q.limit = page_size;
+    q.offset = u64::from(page - 1) * u64::from(page_size);
+    let total = state.storage.count_reports(&q).await?;
+    let reports = state.storage.query_reports(&q).await?;
+    let reference = state.reference();
+    let now = state.clock.now();
+    let items: Vec<Value> = reports
+        .iter()
+        .map(|r| {
+            let mut v = views::public_summary(r, &reference);
+            v["crew"] = json!(r.crew);
+            v["seconds_to_deadline"] = json!(r.deadline.map(|d| (d - now).num_seconds()));
+            v
+        })
+        .collect();
+    Ok(axum::Json(json!({ "total": total, "page": page, "page_size": page_size, "items": items })))
+}
+
+async fn take_action(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    Json(request): Json<ActionRequest>,
+) -> ApiResult<axum::Json<Value>> {
+    let id = report_id(&id)?;
+    let report = act(&state, &user, id, request, Vec::new()).await?;
+    let photos = state.storage.report_photos(id).await?;
+    let events = state.storage.report_events(id).await?;
+    Ok(axum::Json(views::staff_detail(&state, &report, &photos, &events).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TemplateParams {
+    category: Option<String>,
+}
+
+async fn templates(State(state): State<AppState>, CurrentUser(user): CurrentUser, Query(p): Query<TemplateParams>) -> ApiResult<axum::Json<Value>> {
+    require_staff(&user)?;
+    let category = p
+        .category
+        .filter(|c| !c.is_empty())
+        .map(|c| CategoryId::parse(c.clone()).map_err(|_| ApiError::field("category", "unknown_category", format!("there is no category '{c}'"))))
+        .transpose()?;
+    let templates = state.storage.templates(category.as_ref()).await?;
+    Ok(axum::Json(json!({ "items": templates })))
+}
+
+async fn crews(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<axum::Json<Value>> {
+    require_staff(&user)?;
+    let body = if user.role == Role::DepartmentStaff { user.body.clone() } else { None };
+    let crews = state.storage.crews(body.as_ref()).await?;
+    let items: Vec<Value> = crews.iter().map(|c| json!({ "id": c.id, "display_name": c.display_name, "body": c.body })).collect();
+    Ok(axum::Json(json!({ "items": items })))
+}
+
+async fn tickets(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<axum::Json<Value>> {
+    if user.role != Role::FieldCrew {
+        return Err(ApiError::Forbidden("field crews only".into()));
+    }
+    let q = ReportQuery { crew: Some(user.id), statuses: CREW_STATUSES.to_vec(), order_by_deadline: true, limit: 500, ..ReportQuery::default() };
+    let reports = state.storage.query_reports(&q).await?;
+    let reference = state.reference();
+    let items: Vec<Value> = reports.iter().map(|r| views::public_summary(r, &reference)).collect();
+    Ok(axum::Json(json!({ "items": items })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CloseNotes {
+    public_note: Option<String>,
+    internal_note: Option<String>,
+}
+
+/// Closes a ticket as fixed: a multipart form with an optional `action` JSON part (notes) and
+/// one or more `photo` parts.
+async fn close_fixed(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    form: JsonWithPhotos,
+) -> ApiResult<axum::Json<Value>> {
+    let id = report_id(&id)?;
+    let notes: CloseNotes = match &form.json {
+        Some(raw) if !raw.is_empty() => {
+            serde_json::from_slice(raw).map_err(|e| ApiError::Malformed(format!("the notes are not valid JSON: {e}")))?
+        }
+        _ => CloseNotes::default(),
+    };
+    let request = ActionRequest {
+        action: Action::MarkFixed { proof_photos: 0 },
+        public_note: notes.public_note,
+        internal_note: notes.internal_note,
+        template: None,
+    };
+    let report = act(&state, &user, id, request, form.photos).await?;
+    Ok(axum::Json(views::public_summary(&report, &state.reference())))
+}

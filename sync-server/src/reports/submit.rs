@@ -1,0 +1,217 @@
+//! Submitting a report: parse, locate, route, start the clock, store atomically.
+
+use super::photos;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::state::AppState;
+use crate::storage::{EventRecord, NewReport, PhotoKind, ReportRecord, StorageError, UserRecord};
+use bytes::Bytes;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use smartmap_shared::geo::LatLon;
+use smartmap_shared::ids::{CategoryId, ReportId};
+use smartmap_shared::report::{Action, ReportStatus, TransitionContext, transition};
+use smartmap_shared::sla::sla_deadline;
+
+/// The JSON a reporter sends (the `report` part of the multipart form, or the whole JSON body).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitReport {
+    /// A client-minted UUID, so that a retried submission is recognised and stored once.
+    pub id: Option<uuid::Uuid>,
+    /// Category slug.
+    pub category: String,
+    /// Where the problem is.
+    pub location: Location,
+    /// What is wrong.
+    pub description: String,
+    /// Street address, if the reporter knows it.
+    pub address: Option<String>,
+    /// Hide the reporter's name from staff too (it is never public).
+    #[serde(default)]
+    pub hide_name: bool,
+}
+
+/// Coordinates as sent, checked by [`LatLon::new`].
+#[derive(Debug, Deserialize)]
+pub struct Location {
+    /// Latitude, degrees north.
+    pub lat: f64,
+    /// Longitude, degrees east.
+    pub lon: f64,
+}
+
+/// What came back from a submission: the stored report, and whether this was a retry of one
+/// already stored.
+pub struct Submitted {
+    /// The report.
+    pub report: ReportRecord,
+    /// `true` when the same submission had already been accepted.
+    pub replayed: bool,
+}
+
+const MAX_ADDRESS_CHARS: usize = 300;
+
+/// Validates and stores a report with its photos. All field problems are reported together.
+#[tracing::instrument(skip_all, fields(reporter = %reporter.id), err(Debug))]
+pub async fn submit_report(
+    state: &AppState,
+    reporter: &UserRecord,
+    raw_json: &[u8],
+    uploads: Vec<Bytes>,
+) -> ApiResult<Submitted> {
+    let form: SubmitReport = serde_json::from_slice(raw_json)
+        .map_err(|e| ApiError::Malformed(format!("the report is not valid JSON: {e}")))?;
+    let payload_sha256 = payload_hash(raw_json, &uploads);
+    let reference = state.reference();
+    let mut errors = Vec::new();
+    let mut problem = |field: &str, code: &'static str, message: String| {
+        errors.push(FieldError { field: field.into(), code, message })
+    };
+
+    let category = match CategoryId::parse(form.category.clone()).ok().and_then(|id| reference.category(&id)) {
+        Some(c) if c.active => Some(c.clone()),
+        Some(_) => {
+            problem("category", "inactive_category", format!("category '{}' no longer takes reports", form.category));
+            None
+        }
+        None => {
+            problem("category", "unknown_category", format!("there is no category '{}'", form.category));
+            None
+        }
+    };
+    let point = match LatLon::new(form.location.lat, form.location.lon) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            problem("location", "invalid_coordinates", e.to_string());
+            None
+        }
+    };
+    let district = point.and_then(|p| {
+        let found = reference.districts.locate(p).map(|d| d.id.clone());
+        if found.is_none() {
+            problem("location", "outside_tbilisi", "the location is not inside any district of Tbilisi".into());
+        }
+        found
+    });
+    let description = form.description.trim().to_owned();
+    let chars = description.chars().count();
+    if chars == 0 {
+        problem("description", "required", "describe the problem".into());
+    } else if chars > state.settings.max_description_chars {
+        problem(
+            "description",
+            "too_long",
+            format!("at most {} characters, got {chars}", state.settings.max_description_chars),
+        );
+    }
+    let address = form.address.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
+    if address.as_ref().is_some_and(|a| a.chars().count() > MAX_ADDRESS_CHARS) {
+        problem("address", "too_long", format!("at most {MAX_ADDRESS_CHARS} characters"));
+    }
+    let (Some(category), Some(point), Some(district), true) = (category, point, district, errors.is_empty()) else {
+        return Err(ApiError::Invalid(errors));
+    };
+
+    let id = form.id.map(ReportId).unwrap_or_else(ReportId::new_v7);
+    // A retry must not redo photo work or store anything twice: answer from what is stored.
+    if let Some(existing) = state.storage.report(id).await? {
+        return replay(existing, reporter, &payload_sha256);
+    }
+
+    let photos = photos::intake(state, uploads, PhotoKind::Report).await?;
+    let retry_sha256 = payload_sha256.clone();
+    let now = state.clock.now();
+    let route = reference.routing.route(&category.id, &district);
+    let deadline = sla_deadline(&reference.calendar, now, category.sla);
+    let ctx = TransitionContext {
+        report: id,
+        body: None,
+        closed_at: None,
+        dispute_window: chrono::Duration::days(state.settings.dispute_window_days),
+        now,
+    };
+    let routed = transition(ReportStatus::Submitted, &Action::Route { body: route.body.clone() }, &ctx)?;
+
+    let report = ReportRecord {
+        id,
+        number: 0,
+        category: category.id.clone(),
+        district,
+        body: Some(route.body.clone()),
+        status: routed,
+        lat: point.lat(),
+        lon: point.lon(),
+        description,
+        address,
+        reporter: reporter.id,
+        hide_reporter_name: form.hide_name,
+        crew: None,
+        duplicate_of: None,
+        created_at: now,
+        routed_at: Some(now),
+        deadline: Some(deadline),
+        closed_at: None,
+        overdue_at: None,
+        updated_at: now,
+        version: 1,
+        payload_sha256,
+        hidden: false,
+    };
+    let events = vec![
+        EventRecord {
+            at: now,
+            actor: Some(reporter.id),
+            actor_role: Some(reporter.role),
+            action: "submit".into(),
+            from_status: None,
+            to_status: ReportStatus::Submitted,
+            public_note: None,
+            internal_note: None,
+            data: serde_json::json!({}),
+        },
+        EventRecord {
+            at: now,
+            actor: None,
+            actor_role: None,
+            action: "route".into(),
+            from_status: Some(ReportStatus::Submitted),
+            to_status: routed,
+            public_note: None,
+            internal_note: None,
+            data: serde_json::json!({ "body": route.body, "deadline": deadline, "matched": format!("{:?}", route.matched) }),
+        },
+    ];
+    match state.storage.insert_report(&NewReport { report, photos, events }).await {
+        Ok(report) => Ok(Submitted { report, replayed: false }),
+        // Two copies of one submission raced; the other one won.
+        Err(StorageError::Conflict { field: "id" }) => {
+            let existing = state.storage.report(id).await?.ok_or(ApiError::NotFound("report"))?;
+            replay(existing, reporter, &retry_sha256)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A submission whose id is already stored: the same reporter sending the same payload gets the
+/// stored report back; anything else is an id conflict.
+fn replay(existing: ReportRecord, reporter: &UserRecord, payload_sha256: &str) -> ApiResult<Submitted> {
+    if existing.reporter == reporter.id && existing.payload_sha256 == payload_sha256 {
+        Ok(Submitted { report: existing, replayed: true })
+    } else {
+        Err(ApiError::Conflict {
+            code: "id_conflict",
+            message: "a different report was already submitted with this id".into(),
+        })
+    }
+}
+
+/// The identity of a submission: its JSON and its photos' bytes, in order.
+fn payload_hash(raw_json: &[u8], uploads: &[Bytes]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update((raw_json.len() as u64).to_be_bytes());
+    hasher.update(raw_json);
+    for photo in uploads {
+        hasher.update(Sha256::digest(photo));
+    }
+    hex::encode(hasher.finalize())
+}

@@ -1,0 +1,401 @@
+//! Storage: one trait, [`Storage`], with a SQLite implementation (the default, embedded) and a
+//! PostgreSQL + PostGIS one (for a city-scale deployment with several stateless replicas).
+//!
+//! Only this module knows SQL. Every method that changes several rows does so in one
+//! transaction, so a failure leaves nothing half-stored. The backend is picked from the scheme of
+//! `DATABASE_URL` by [`connect`].
+
+mod postgres;
+mod sqlite;
+
+pub use postgres::PgStorage;
+pub use sqlite::SqliteStorage;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use smartmap_shared::body::Body;
+use smartmap_shared::category::Category;
+use smartmap_shared::district::District;
+use smartmap_shared::geo::BBox;
+use smartmap_shared::i18n::Localized;
+use smartmap_shared::ids::{BodyId, CategoryId, DistrictId, ReportId, UserId};
+use smartmap_shared::report::ReportStatus;
+use smartmap_shared::role::Role;
+use smartmap_shared::routing::RoutingRule;
+use std::sync::Arc;
+
+/// Storage failures. Callers map `Conflict` and `NotFound` to client errors; everything else is
+/// an internal error whose detail is logged, never shown.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A uniqueness rule was broken (e.g. an e-mail already registered). Carries the field.
+    #[error("{field} is already taken")]
+    Conflict {
+        /// The field whose value clashed.
+        field: &'static str,
+    },
+    /// Someone else changed the record first (optimistic concurrency).
+    #[error("the record changed meanwhile; reload and try again")]
+    Stale,
+    /// Stored data could not be read back as domain values.
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Storage result.
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// An account as stored.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    /// The account id.
+    pub id: UserId,
+    /// Login e-mail, lowercased.
+    pub email: String,
+    /// Name shown to staff (never to the public).
+    pub display_name: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// The account's role.
+    pub role: Role,
+    /// District staff's district.
+    pub district: Option<DistrictId>,
+    /// Department staff's and field crews' body.
+    pub body: Option<BodyId>,
+    /// When the account was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A canned public response a body sends for a category.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ResponseTemplate {
+    /// Stable slug.
+    pub id: String,
+    /// The category it applies to.
+    pub category: CategoryId,
+    /// A short title for staff.
+    pub title: Localized,
+    /// The public text.
+    pub body: Localized,
+}
+
+/// Which kind of photo a report carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoKind {
+    /// Taken by the reporter.
+    Report,
+    /// Taken by whoever closed the report, as proof of the fix.
+    Proof,
+}
+
+impl PhotoKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoKind::Report => "report",
+            PhotoKind::Proof => "proof",
+        }
+    }
+
+    fn parse(s: &str) -> Result<PhotoKind> {
+        match s {
+            "report" => Ok(PhotoKind::Report),
+            "proof" => Ok(PhotoKind::Proof),
+            other => Err(StorageError::Corrupt(format!("photo kind {other}"))),
+        }
+    }
+}
+
+/// A photo attached to a report; the pixels live in the blob store under `sha256`.
+#[derive(Debug, Clone)]
+pub struct PhotoRecord {
+    /// Report or proof.
+    pub kind: PhotoKind,
+    /// Hex sha256 of the processed JPEG (its blob address).
+    pub sha256: String,
+    /// Pixel width of the processed image.
+    pub width: u32,
+    /// Pixel height of the processed image.
+    pub height: u32,
+    /// When it was attached.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One entry of a report's timeline: who did what, when, and what they said.
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who; `None` for the system (routing, overdue detection).
+    pub actor: Option<UserId>,
+    /// The actor's role at the time; `None` for the system.
+    pub actor_role: Option<Role>,
+    /// The action's wire name (`route`, `acknowledge`, …, `overdue`).
+    pub action: String,
+    /// Status before.
+    pub from_status: Option<ReportStatus>,
+    /// Status after.
+    pub to_status: ReportStatus,
+    /// A note the public sees.
+    pub public_note: Option<String>,
+    /// A note only staff see.
+    pub internal_note: Option<String>,
+    /// Action details (body routed to, crew, original report), as JSON.
+    pub data: serde_json::Value,
+}
+
+/// A report as stored.
+#[derive(Debug, Clone)]
+pub struct ReportRecord {
+    /// Client- or server-minted UUIDv7.
+    pub id: ReportId,
+    /// Short public number (#1234), assigned by the database.
+    pub number: i64,
+    /// Category.
+    pub category: CategoryId,
+    /// District the location lies in.
+    pub district: DistrictId,
+    /// The body it is routed to.
+    pub body: Option<BodyId>,
+    /// Current status.
+    pub status: ReportStatus,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// What the reporter wrote.
+    pub description: String,
+    /// Street address, when the reporter or a geocoder gave one.
+    pub address: Option<String>,
+    /// The reporter (never public).
+    pub reporter: UserId,
+    /// The reporter asked staff not to see their name.
+    pub hide_reporter_name: bool,
+    /// The assigned field crew.
+    pub crew: Option<UserId>,
+    /// The original, when this is a duplicate.
+    pub duplicate_of: Option<ReportId>,
+    /// When it was received.
+    pub created_at: DateTime<Utc>,
+    /// When its current deadline clock started (routing or re-routing or reopening).
+    pub routed_at: Option<DateTime<Utc>>,
+    /// Response deadline.
+    pub deadline: Option<DateTime<Utc>>,
+    /// When it was closed (fixed, duplicate, no action).
+    pub closed_at: Option<DateTime<Utc>>,
+    /// When overdue detection flagged it (cleared when the clock restarts).
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Incremented on every change; the guard of optimistic concurrency.
+    pub version: i64,
+    /// sha256 of the submitted payload, to recognise a retried submission.
+    pub payload_sha256: String,
+    /// Hidden by a moderator: kept, but off the public map.
+    pub hidden: bool,
+}
+
+/// A new report with everything that must be stored with it, atomically.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    /// The report row (number and version are assigned by storage).
+    pub report: ReportRecord,
+    /// Its photos (blobs already in the blob store).
+    pub photos: Vec<PhotoRecord>,
+    /// Its first timeline entries (submitted, routed).
+    pub events: Vec<EventRecord>,
+}
+
+/// A change to a report: the new row, the timeline entry that explains it, proof photos and
+/// notifications, all stored in one transaction if the report is still at `expected_version`.
+#[derive(Debug, Clone)]
+pub struct ReportChange {
+    /// The report as it must be after the change (its `version` is the expected old version).
+    pub report: ReportRecord,
+    /// The timeline entry.
+    pub event: EventRecord,
+    /// Photos added by this change (proof photos).
+    pub photos: Vec<PhotoRecord>,
+    /// Notifications to queue with the change.
+    pub notifications: Vec<Notification>,
+}
+
+/// A message waiting in the outbox for the mailer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// What it is about, e.g. `overdue_escalation`.
+    pub kind: String,
+    /// Destination address.
+    pub recipient: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// The report it concerns.
+    pub report: Option<ReportId>,
+    /// When queued.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A filter over reports, used by the map, staff queues and crews' ticket lists.
+#[derive(Debug, Clone, Default)]
+pub struct ReportQuery {
+    /// Only inside this box.
+    pub bbox: Option<BBox>,
+    /// Only these categories (empty: all).
+    pub categories: Vec<CategoryId>,
+    /// Only these statuses (empty: all).
+    pub statuses: Vec<ReportStatus>,
+    /// Received at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Received before.
+    pub to: Option<DateTime<Utc>>,
+    /// Only in this district.
+    pub district: Option<DistrictId>,
+    /// Only routed to this body.
+    pub body: Option<BodyId>,
+    /// Only assigned to this crew member.
+    pub crew: Option<UserId>,
+    /// Only by this reporter.
+    pub reporter: Option<UserId>,
+    /// Only flagged overdue and still open.
+    pub overdue_only: bool,
+    /// Leave out reports hidden by moderators (the public map).
+    pub public_only: bool,
+    /// Page size.
+    pub limit: u32,
+    /// Rows to skip.
+    pub offset: u64,
+    /// Oldest deadline first (queues) instead of newest first (map, history).
+    pub order_by_deadline: bool,
+}
+
+/// A cluster of reports in one grid cell, for the map at low zoom.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    /// Mean latitude of the reports in the cell.
+    pub lat: f64,
+    /// Mean longitude.
+    pub lon: f64,
+    /// How many reports.
+    pub count: u64,
+}
+
+/// What statistics are computed from: one row per report that has been routed.
+#[derive(Debug, Clone)]
+pub struct StatsRow {
+    /// Routed to.
+    pub body: BodyId,
+    /// Category.
+    pub category: CategoryId,
+    /// Current status.
+    pub status: ReportStatus,
+    /// Received.
+    pub created_at: DateTime<Utc>,
+    /// Deadline.
+    pub deadline: Option<DateTime<Utc>>,
+    /// Closed.
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// Everything the server stores. Both backends pass the same conformance suite.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// Brings the schema up to date.
+    async fn migrate(&self) -> Result<()>;
+
+    /// Inserts or updates a category.
+    async fn upsert_category(&self, category: &Category) -> Result<()>;
+    /// Every category, active or not, in display order.
+    async fn categories(&self) -> Result<Vec<Category>>;
+    /// Inserts or updates a body.
+    async fn upsert_body(&self, body: &Body) -> Result<()>;
+    /// Every body.
+    async fn bodies(&self) -> Result<Vec<Body>>;
+    /// Inserts or replaces districts by id (an import of official boundaries).
+    async fn upsert_districts(&self, districts: &[District]) -> Result<()>;
+    /// Every district with its polygon.
+    async fn districts(&self) -> Result<Vec<District>>;
+    /// Replaces the whole routing table.
+    async fn replace_routing_rules(&self, rules: &[RoutingRule]) -> Result<()>;
+    /// The routing table.
+    async fn routing_rules(&self) -> Result<Vec<RoutingRule>>;
+    /// Inserts or updates a response template.
+    async fn upsert_template(&self, template: &ResponseTemplate) -> Result<()>;
+    /// Templates, optionally of one category.
+    async fn templates(&self, category: Option<&CategoryId>) -> Result<Vec<ResponseTemplate>>;
+
+    /// Creates an account; `Conflict { field: "email" }` if the e-mail is taken.
+    async fn create_user(&self, user: &UserRecord) -> Result<()>;
+    /// An account by login e-mail (lowercased).
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>>;
+    /// An account by id.
+    async fn user(&self, id: UserId) -> Result<Option<UserRecord>>;
+    /// Field crews, optionally of one body.
+    async fn crews(&self, body: Option<&BodyId>) -> Result<Vec<UserRecord>>;
+    /// Stores a session under the sha256 of its token.
+    async fn create_session(&self, token_sha256: &str, user: UserId, expires_at: DateTime<Utc>) -> Result<()>;
+    /// The account a live session belongs to.
+    async fn session_user(&self, token_sha256: &str, now: DateTime<Utc>) -> Result<Option<UserRecord>>;
+    /// Ends a session.
+    async fn delete_session(&self, token_sha256: &str) -> Result<()>;
+
+    /// Stores a report with its photos and first events, atomically. `Conflict { field: "id" }`
+    /// if a report with that id exists.
+    async fn insert_report(&self, new: &NewReport) -> Result<ReportRecord>;
+    /// A report by id.
+    async fn report(&self, id: ReportId) -> Result<Option<ReportRecord>>;
+    /// A report's photos, oldest first.
+    async fn report_photos(&self, id: ReportId) -> Result<Vec<PhotoRecord>>;
+    /// A report's timeline, oldest first.
+    async fn report_events(&self, id: ReportId) -> Result<Vec<EventRecord>>;
+    /// Applies a change if the report is still at the change's version, else `Stale`.
+    async fn apply_change(&self, change: &ReportChange) -> Result<ReportRecord>;
+    /// Reports matching a filter.
+    async fn query_reports(&self, query: &ReportQuery) -> Result<Vec<ReportRecord>>;
+    /// How many reports match a filter (ignoring limit/offset).
+    async fn count_reports(&self, query: &ReportQuery) -> Result<u64>;
+    /// Reports matching a filter grouped into a grid of `cell_deg` degrees.
+    async fn cluster_reports(&self, query: &ReportQuery, cell_deg: f64) -> Result<Vec<Cluster>>;
+    /// Open reports past their deadline that are not yet flagged overdue.
+    async fn overdue_candidates(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ReportRecord>>;
+    /// Every routed report's statistics row.
+    async fn stats_rows(&self) -> Result<Vec<StatsRow>>;
+    /// Notifications not yet sent, oldest first.
+    async fn pending_notifications(&self) -> Result<Vec<Notification>>;
+}
+
+/// Opens the storage named by `url`: `sqlite://…` or `postgres://…`.
+pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Storage>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStorage::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(PgStorage::connect(url).await?))
+    } else {
+        anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://")
+    }
+}
+
+/// Statuses in which a report still counts against its deadline.
+pub const OPEN_STATUSES: [ReportStatus; 4] =
+    [ReportStatus::Routed, ReportStatus::Acknowledged, ReportStatus::InProgress, ReportStatus::Reopened];
+
+/// Parses stored text back into a slug id.
+fn slug<T: TryFrom<String>>(s: String, what: &str) -> Result<T> {
+    T::try_from(s.clone()).map_err(|_| StorageError::Corrupt(format!("{what} {s}")))
+}
+
+fn status(s: &str) -> Result<ReportStatus> {
+    ReportStatus::parse(s).ok_or_else(|| StorageError::Corrupt(format!("status {s}")))
+}
+
+fn role(s: &str) -> Result<Role> {
+    Role::parse(s).ok_or_else(|| StorageError::Corrupt(format!("role {s}")))
+}
