@@ -35,7 +35,6 @@ fn main() {
     );
 
     let limits = PhotoLimits::default();
-    if std::env::var_os("BREAKDOWN").is_some() { breakdown(&bytes); return; }
     let mut criterion = Criterion::default().configure_from_args().sample_size(20);
     criterion.bench_function("prepare_photo 12MP → 2048 + 400", |b| {
         b.iter(|| prepare_photo(black_box(&bytes), &limits).expect("the photo is valid"))
@@ -43,17 +42,25 @@ fn main() {
     criterion.final_summary();
 
     let iterations = if full_run { 15 } else { 1 };
-    let ours = median_of(iterations, || {
-        black_box(prepare_photo(&bytes, &limits).expect("the photo is valid"));
-    });
-
-    if Path::new(VIPSTHUMBNAIL).exists() {
-        let startup = median_of(iterations, || vipsthumbnail(&["--vips-version"]));
-        let vips = median_of(iterations, || vips_equivalent(&input, &dir));
+    let have_vips = Path::new(VIPSTHUMBNAIL).exists();
+    // Interleaved, so that whatever else the machine is doing weighs on both sides alike.
+    let (mut ours, mut vips, mut startup) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..iterations {
+        ours.push(time(|| {
+            black_box(prepare_photo(&bytes, &limits).expect("the photo is valid"));
+        }));
+        if have_vips {
+            vips.push(time(|| vips_equivalent(&input, &dir)));
+            startup.push(time(|| vipsthumbnail(&["--vips-version"])));
+        }
+    }
+    let ours = median(ours);
+    if have_vips {
+        let (vips, startup) = (median(vips), median(startup));
         let vips_work = vips.saturating_sub(startup * 2);
         println!(
-            "photo_pipeline: ours {:.1} ms, vipsthumbnail {:.1} ms (startup {:.1} ms × 2 \
-             processes), ratio {:.2}x ({:.2}x against vips without its process start-up)",
+            "photo_pipeline: ours {:.1} ms, vipsthumbnail {:.1} ms (startup {:.1} ms per \
+             process, 2 processes), ratio {:.2}x ({:.2}x against vips minus start-up)",
             ms(ours),
             ms(vips),
             ms(startup),
@@ -91,14 +98,13 @@ fn vipsthumbnail(args: &[&str]) {
     );
 }
 
-fn median_of(iterations: usize, mut run: impl FnMut()) -> Duration {
-    let mut times: Vec<Duration> = (0..iterations)
-        .map(|_| {
-            let start = Instant::now();
-            run();
-            start.elapsed()
-        })
-        .collect();
+fn time(run: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    run();
+    start.elapsed()
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
     times[times.len() / 2]
 }
@@ -162,43 +168,5 @@ impl XorShift {
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         low + (high - low) * ((self.0 >> 40) as f32 / (1u64 << 24) as f32)
-    }
-}
-
-fn breakdown(bytes: &[u8]) {
-    use fast_image_resize::images::{Image, ImageRef};
-    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-    for _ in 0..5 {
-        let t = Instant::now();
-        let mut d = jpeg_decoder::Decoder::new(bytes);
-        d.scale(2048, 2048).unwrap();
-        let px = d.decode().unwrap();
-        let t_dec = t.elapsed();
-        let t = Instant::now();
-        let img = image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg).unwrap();
-        let t_zune = t.elapsed();
-        drop(img);
-        let mut times = vec![];
-        for filter in [FilterType::Lanczos3, FilterType::CatmullRom, FilterType::Bilinear] {
-            let t = Instant::now();
-            let src = ImageRef::new(4000, 3000, &px, PixelType::U8x3).unwrap();
-            let mut dst = Image::new(2048, 1536, PixelType::U8x3);
-            Resizer::new().resize(&src, &mut dst, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(filter))).unwrap();
-            times.push(t.elapsed());
-        }
-        let src = ImageRef::new(4000, 3000, &px, PixelType::U8x3).unwrap();
-        let mut dst = Image::new(2048, 1536, PixelType::U8x3);
-        Resizer::new().resize(&src, &mut dst, &ResizeOptions::new()).unwrap();
-        let small = RgbImage::from_raw(2048, 1536, dst.into_vec()).unwrap();
-        let t = Instant::now();
-        let mut out = Vec::new();
-        JpegEncoder::new_with_quality(&mut out, 82).encode_image(&small).unwrap();
-        let t_enc = t.elapsed();
-        let t = Instant::now();
-        let mut dimg = image::DynamicImage::ImageRgb8(small);
-        dimg.apply_orientation(image::metadata::Orientation::Rotate90);
-        let t_rot = t.elapsed();
-        println!("decode(jpeg-decoder) {:.1} zune {:.1} resize L3 {:.1} CR {:.1} BL {:.1} encode {:.1} ({} KB) rot90 {:.1}",
-          ms(t_dec), ms(t_zune), ms(times[0]), ms(times[1]), ms(times[2]), ms(t_enc), out.len()/1024, ms(t_rot));
     }
 }

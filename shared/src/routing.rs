@@ -325,6 +325,29 @@ mod tests {
     }
 
     #[test]
+    fn with_the_citys_bodies_every_first_stage_report_reaches_a_real_body() {
+        let bodies: Vec<BodyId> = crate::body::tbilisi_bodies()
+            .into_iter()
+            .map(|b| b.id)
+            .collect();
+        let table = RoutingTable::new(default_routing_rules(), bodies.clone(), body("city-hall"));
+        assert_eq!(table.rules_to_unknown_bodies().count(), 0);
+        for category in crate::category::first_stage_categories() {
+            for d in crate::district::demo_districts() {
+                let route = table.route(&category.id, &d.id);
+                assert_ne!(
+                    route.matched,
+                    RouteMatch::Fallback,
+                    "{} in {}",
+                    category.id,
+                    d.id
+                );
+                assert!(bodies.contains(&route.body));
+            }
+        }
+    }
+
+    #[test]
     fn routes_travel_as_snake_case() {
         let json = serde_json::to_value(route("gamgeoba-vake", RouteMatch::DistrictAdministration))
             .unwrap();

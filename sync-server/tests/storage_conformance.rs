@@ -18,7 +18,8 @@ use futures::FutureExt;
 use serde_json::json;
 use smartmap_server::storage::{
     Cluster, EventRecord, NewReport, Notification, PgStorage, PhotoKind, PhotoRecord, ReportChange,
-    ReportQuery, ReportRecord, ResponseTemplate, SqliteStorage, Storage, StorageError, UserRecord,
+    ReportQuery, ReportRecord, ResponseTemplate, SqliteStorage, StatsRow, Storage, StorageError,
+    UserRecord,
 };
 use smartmap_shared::body::{Body, BodyKind};
 use smartmap_shared::category::{Category, first_stage_categories};
@@ -1286,64 +1287,50 @@ async fn overdue_candidates_are_open_unflagged_and_past_deadline(s: Arc<dyn Stor
 
 async fn stats_rows_cover_routed_public_reports(s: Arc<dyn Storage>) {
     Dataset::seed(&*s).await;
-    let mut rows: Vec<(
-        String,
-        String,
-        ReportStatus,
-        DateTime<Utc>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-    )> = s
-        .stats_rows()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| {
-            (
-                r.body.to_string(),
-                r.category.to_string(),
-                r.status,
-                r.created_at,
-                r.deadline,
-                r.closed_at,
-            )
-        })
-        .collect();
-    rows.sort_by_key(|r| r.3);
+    let mut rows = s.stats_rows().await.unwrap();
+    rows.sort_by_key(|r| r.created_at);
+    let row = |body: &str, cat: &str, status, created, deadline, closed: Option<i64>| StatsRow {
+        body: body_id(body),
+        category: category(cat),
+        status,
+        created_at: at(created),
+        deadline: Some(at(deadline)),
+        closed_at: closed.map(at),
+    };
     // D has no body yet, E is hidden.
     let expected = vec![
-        (
-            "city-hall-infrastructure".to_owned(),
-            "street-lighting".to_owned(),
+        row(
+            "city-hall-infrastructure",
+            "street-lighting",
             ReportStatus::Routed,
-            at(0),
-            Some(at(72)),
+            0,
+            72,
             None,
         ),
-        (
-            "tbilservice".to_owned(),
-            "cleaning".to_owned(),
+        row(
+            "tbilservice",
+            "cleaning",
             ReportStatus::InProgress,
-            at(1),
-            Some(at(25)),
+            1,
+            25,
             None,
         ),
-        (
-            "city-hall-environment".to_owned(),
-            "trees-greenery".to_owned(),
+        row(
+            "city-hall-environment",
+            "trees-greenery",
             ReportStatus::Fixed,
-            at(2),
-            Some(at(242)),
-            Some(at(40)),
+            2,
+            242,
+            Some(40),
         ),
-        (
-            "city-hall-infrastructure".to_owned(),
-            "street-lighting".to_owned(),
+        row(
+            "city-hall-infrastructure",
+            "street-lighting",
             ReportStatus::Reopened,
-            at(5),
-            Some(at(6)),
+            5,
+            6,
             None,
         ),
     ];
-    assert_eq!(rows, expected);
+    assert_same(&rows, &expected);
 }

@@ -100,7 +100,7 @@ fn jpeg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
                 return Some((width, height));
             }
             // Scan data or the end before any frame header: no dimensions to be had.
-            0xD8 | 0xD9 | 0xDA => return None,
+            0xD8..=0xDA => return None, // SOI, EOI, SOS
             _ => {
                 let length = usize::try_from(be16(bytes, at)?).ok()?;
                 if length < 2 {

@@ -165,7 +165,10 @@ pub fn prepare_photo(bytes: &[u8], limits: &PhotoLimits) -> Result<PreparedPhoto
         });
     }
 
-    let decoded = decode::decode(bytes, header, limits)?;
+    // The decoders are fuzzed but parse hostile input; should one still panic, that is one bad
+    // file, not a reason to take down the phone app or a server worker.
+    let decoded = std::panic::catch_unwind(|| decode::decode(bytes, header, limits))
+        .unwrap_or_else(|_| Err(PhotoError::Corrupt("the decoder panicked".to_owned())))?;
     // Resize before turning upright: rotating the smaller image is cheaper, and the long edge is
     // the same either way.
     let full = resize::shrink_to_fit(&decoded.image, limits.long_edge).unwrap_or(decoded.image);
@@ -181,7 +184,7 @@ pub fn prepare_photo(bytes: &[u8], limits: &PhotoLimits) -> Result<PreparedPhoto
         thumb_width: thumb.width(),
         thumb_height: thumb.height(),
         full: encode_jpeg(&full, limits.jpeg_quality)?,
-        thumb: encode_jpeg(&thumb, limits.jpeg_quality)?,
+        thumb: encode_jpeg(thumb, limits.jpeg_quality)?,
     })
 }
 
