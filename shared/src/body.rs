@@ -71,18 +71,48 @@ pub fn tbilisi_bodies() -> Vec<Body> {
     };
     use BodyKind::*;
     let mut bodies = vec![
-        city("municipal-services-agency", Agency, "მუნიციპალური სერვისების განვითარების სააგენტო", "Municipal Services Development Agency"),
+        city(
+            "municipal-services-agency",
+            Agency,
+            "მუნიციპალური სერვისების განვითარების სააგენტო",
+            "Municipal Services Development Agency",
+        ),
         city("city-hall-legal", Service, "იურიდიული საქალაქო სამსახური", "Legal Service of City Hall"),
         city("city-hall-finance", Service, "საფინანსო საქალაქო სამსახური", "Finance Service of City Hall"),
-        city("city-hall-administration", Service, "ადმინისტრაციული საქალაქო სამსახური", "Administration Service of City Hall"),
-        city("city-hall-environment", Service, "გარემოს დაცვის საქალაქო სამსახური", "Environmental Protection Service of City Hall"),
-        city("city-hall-infrastructure", Service, "ინფრასტრუქტურის განვითარების საქალაქო სამსახური", "Infrastructure Development Service of City Hall"),
-        city("city-hall-economy", Service, "ეკონომიკური განვითარების საქალაქო სამსახური", "Economic Development Service of City Hall"),
+        city(
+            "city-hall-administration",
+            Service,
+            "ადმინისტრაციული საქალაქო სამსახური",
+            "Administration Service of City Hall",
+        ),
+        city(
+            "city-hall-environment",
+            Service,
+            "გარემოს დაცვის საქალაქო სამსახური",
+            "Environmental Protection Service of City Hall",
+        ),
+        city(
+            "city-hall-infrastructure",
+            Service,
+            "ინფრასტრუქტურის განვითარების საქალაქო სამსახური",
+            "Infrastructure Development Service of City Hall",
+        ),
+        city(
+            "city-hall-economy",
+            Service,
+            "ეკონომიკური განვითარების საქალაქო სამსახური",
+            "Economic Development Service of City Hall",
+        ),
         city("city-hall-transport", Service, "ტრანსპორტის საქალაქო სამსახური", "Transport Service of City Hall"),
         city("municipal-inspection", Service, "მუნიციპალური ინსპექცია", "Municipal Inspection (Supervision Service)"),
         city("architecture-service", Service, "არქიტექტურის სამსახური", "Architecture Service"),
         city("tbilservice", Company, "თბილსერვის ჯგუფი", "Tbilservice Group"),
-        city("public-communication-agency", Agency, "საზოგადოებასთან ურთიერთობის განვითარების სააგენტო", "Agency for Development of Communication with the Public"),
+        city(
+            "public-communication-agency",
+            Agency,
+            "საზოგადოებასთან ურთიერთობის განვითარების სააგენტო",
+            "Agency for Development of Communication with the Public",
+        ),
     ];
     // Georgian names the administration by the district's genitive ("of Gldani").
     let districts = [

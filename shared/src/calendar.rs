@@ -8,9 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{
-    DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday,
-};
+use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 /// Tbilisi's offset from UTC: +04:00 all year.
@@ -62,8 +60,8 @@ pub fn orthodox_easter(year: i32) -> NaiveDate {
     let century = year.div_euclid(100);
     let julian_gregorian_gap = century - century.div_euclid(4) - 2;
 
-    let same_numbers = NaiveDate::from_ymd_opt(year, month as u32, day as u32)
-        .expect("Julian Easter is a valid March or April date");
+    let same_numbers =
+        NaiveDate::from_ymd_opt(year, month as u32, day as u32).expect("Julian Easter is a valid March or April date");
     same_numbers
         .checked_add_days(Days::new(julian_gregorian_gap as u64))
         .expect("Easter plus a few days stays inside chrono's date range")
@@ -170,10 +168,7 @@ impl TryFrom<WorkingHoursWire> for WorkingHours {
 
 impl From<WorkingHours> for WorkingHoursWire {
     fn from(hours: WorkingHours) -> Self {
-        Self {
-            opens: hours.opens,
-            closes: hours.closes,
-        }
+        Self { opens: hours.opens, closes: hours.closes }
     }
 }
 
@@ -210,11 +205,7 @@ impl TryFrom<CalendarWire> for Calendar {
     type Error = CalendarError;
 
     fn try_from(wire: CalendarWire) -> Result<Self, Self::Error> {
-        if let Some(date) = wire
-            .extra_holidays
-            .intersection(&wire.extra_working_days)
-            .next()
-        {
+        if let Some(date) = wire.extra_holidays.intersection(&wire.extra_working_days).next() {
             return Err(CalendarError::ConflictingOverride(*date));
         }
         Ok(Self {
@@ -296,31 +287,17 @@ impl Calendar {
         let statutory = FIXED_HOLIDAYS
             .iter()
             .filter_map(|&(month, day)| NaiveDate::from_ymd_opt(year, month, day))
-            .chain(
-                EASTER_HOLIDAY_OFFSETS
-                    .iter()
-                    .filter_map(|&offset| shift(easter, offset)),
-            );
-        let decreed = self
-            .extra_holidays
-            .iter()
-            .copied()
-            .filter(|date| date.year() == year);
+            .chain(EASTER_HOLIDAY_OFFSETS.iter().filter_map(|&offset| shift(easter, offset)));
+        let decreed = self.extra_holidays.iter().copied().filter(|date| date.year() == year);
         // A BTreeSet sorts and removes the rare collisions (Easter Monday can fall on May 9).
         let all: BTreeSet<NaiveDate> = statutory.chain(decreed).collect();
-        all.into_iter()
-            .filter(|date| !self.extra_working_days.contains(date))
-            .collect()
+        all.into_iter().filter(|date| !self.extra_working_days.contains(date)).collect()
     }
 
     /// The local working-time window of `date`, if it is a working day.
     pub(crate) fn working_window(&self, date: NaiveDate) -> Option<(NaiveDateTime, NaiveDateTime)> {
-        self.is_working_day(date).then(|| {
-            (
-                date.and_time(self.working_hours.opens),
-                date.and_time(self.working_hours.closes),
-            )
-        })
+        self.is_working_day(date)
+            .then(|| (date.and_time(self.working_hours.opens), date.and_time(self.working_hours.closes)))
     }
 }
 
@@ -330,9 +307,7 @@ fn is_statutory_holiday(date: NaiveDate) -> bool {
         return true;
     }
     let easter = orthodox_easter(date.year());
-    EASTER_HOLIDAY_OFFSETS
-        .iter()
-        .any(|&offset| shift(easter, offset) == Some(date))
+    EASTER_HOLIDAY_OFFSETS.iter().any(|&offset| shift(easter, offset) == Some(date))
 }
 
 /// `date` moved by `days` (either direction); `None` only at the ends of chrono's range.
@@ -376,10 +351,7 @@ mod tests {
         for year in 1900..=2099 {
             let easter = orthodox_easter(year);
             assert_eq!(easter.weekday(), Weekday::Sun, "{year}");
-            assert!(
-                (date(year, 4, 4)..=date(year, 5, 8)).contains(&easter),
-                "{year}: {easter}"
-            );
+            assert!((date(year, 4, 4)..=date(year, 5, 8)).contains(&easter), "{year}: {easter}");
         }
     }
 
@@ -388,10 +360,7 @@ mod tests {
         assert_eq!(tbilisi_offset().local_minus_utc(), 4 * 3600);
         let noon_utc = date(2026, 7, 1).and_time(time(12, 0)).and_utc();
         assert_eq!(to_tbilisi(noon_utc), date(2026, 7, 1).and_time(time(16, 0)));
-        assert_eq!(
-            from_tbilisi(date(2026, 7, 1).and_time(time(16, 0))),
-            noon_utc
-        );
+        assert_eq!(from_tbilisi(date(2026, 7, 1).and_time(time(16, 0))), noon_utc);
     }
 
     #[test]
@@ -480,9 +449,8 @@ mod tests {
     fn a_saturday_declared_working_counts_and_can_cancel_a_holiday() {
         let working_saturday = date(2026, 3, 14);
         let moved_holiday = date(2026, 1, 2); // a Friday off moved to a working day
-        let calendar = Calendar::georgian()
-            .with_extra_working_day(working_saturday)
-            .with_extra_working_day(moved_holiday);
+        let calendar =
+            Calendar::georgian().with_extra_working_day(working_saturday).with_extra_working_day(moved_holiday);
         assert!(calendar.is_working_day(working_saturday));
         assert!(calendar.is_working_day(moved_holiday));
         assert!(!calendar.is_holiday(moved_holiday));
@@ -492,9 +460,7 @@ mod tests {
     #[test]
     fn the_latest_decree_about_a_date_wins() {
         let day = date(2026, 6, 15);
-        let calendar = Calendar::georgian()
-            .with_extra_holiday(day)
-            .with_extra_working_day(day);
+        let calendar = Calendar::georgian().with_extra_holiday(day).with_extra_working_day(day);
         assert!(calendar.is_working_day(day));
         let calendar = calendar.with_extra_holiday(day);
         assert!(!calendar.is_working_day(day));
@@ -505,10 +471,7 @@ mod tests {
         assert!(WorkingHours::new(time(10, 0), time(19, 0)).is_ok());
         assert_eq!(
             WorkingHours::new(time(18, 0), time(9, 0)),
-            Err(CalendarError::EmptyWorkingHours {
-                opens: time(18, 0),
-                closes: time(9, 0)
-            })
+            Err(CalendarError::EmptyWorkingHours { opens: time(18, 0), closes: time(9, 0) })
         );
         assert!(WorkingHours::new(time(9, 0), time(9, 0)).is_err());
         assert_eq!(WorkingHours::default().opens(), time(9, 0));
@@ -544,8 +507,7 @@ mod tests {
     fn invalid_calendar_data_is_refused_on_the_way_in() {
         let overnight = r#"{"working_hours": {"opens": "18:00:00", "closes": "09:00:00"}}"#;
         assert!(serde_json::from_str::<Calendar>(overnight).is_err());
-        let conflict =
-            r#"{"extra_holidays": ["2026-06-15"], "extra_working_days": ["2026-06-15"]}"#;
+        let conflict = r#"{"extra_holidays": ["2026-06-15"], "extra_working_days": ["2026-06-15"]}"#;
         assert!(serde_json::from_str::<Calendar>(conflict).is_err());
     }
 }

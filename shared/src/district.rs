@@ -59,10 +59,7 @@ impl DistrictMap {
 
     /// The box holding every district; `None` for an empty map.
     pub fn bbox(&self) -> Option<BBox> {
-        self.districts
-            .iter()
-            .map(|d| d.area.bbox())
-            .reduce(BBox::union)
+        self.districts.iter().map(|d| d.area.bbox()).reduce(BBox::union)
     }
 }
 
@@ -71,25 +68,18 @@ impl DistrictMap {
 /// `name_en`. Other properties are ignored. Errors name the feature (`features[3]: missing
 /// property \`name_ka\``); a district appearing twice is an error.
 pub fn parse_feature_collection(geojson_text: &str) -> Result<Vec<District>, GeoError> {
-    let doc: Value =
-        serde_json::from_str(geojson_text).map_err(|e| GeoError::InvalidJson(e.to_string()))?;
+    let doc: Value = serde_json::from_str(geojson_text).map_err(|e| GeoError::InvalidJson(e.to_string()))?;
     if doc.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
         return Err(GeoError::NotAFeatureCollection);
     }
-    let features = doc
-        .get("features")
-        .and_then(Value::as_array)
-        .ok_or(GeoError::NotAFeatureCollection)?;
+    let features = doc.get("features").and_then(Value::as_array).ok_or(GeoError::NotAFeatureCollection)?;
     if features.is_empty() {
         return Err(GeoError::NoFeatures);
     }
     let mut first_seen: HashMap<DistrictId, usize> = HashMap::new();
     let mut districts = Vec::with_capacity(features.len());
     for (index, feature) in features.iter().enumerate() {
-        let in_feature = |e: GeoError| GeoError::Feature {
-            index,
-            source: Box::new(e),
-        };
+        let in_feature = |e: GeoError| GeoError::Feature { index, source: Box::new(e) };
         let district = parse_feature(feature).map_err(in_feature)?;
         if let Some(&first) = first_seen.get(&district.id) {
             let slug = district.id.to_string();
@@ -102,14 +92,10 @@ pub fn parse_feature_collection(geojson_text: &str) -> Result<Vec<District>, Geo
 }
 
 fn parse_feature(feature: &Value) -> Result<District, GeoError> {
-    let properties =
-        feature
-            .get("properties")
-            .filter(|p| p.is_object())
-            .ok_or(GeoError::MalformedGeoJson {
-                at: "properties".into(),
-                expected: "an object",
-            })?;
+    let properties = feature
+        .get("properties")
+        .filter(|p| p.is_object())
+        .ok_or(GeoError::MalformedGeoJson { at: "properties".into(), expected: "an object" })?;
     let text = |key: &str, label: &'static str| match properties.get(key) {
         None | Some(Value::Null) => Err(GeoError::MissingProperty(label)),
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
@@ -121,14 +107,10 @@ fn parse_feature(feature: &Value) -> Result<District, GeoError> {
     };
     let id = DistrictId::parse(slug.clone()).map_err(|_| GeoError::InvalidDistrictId(slug))?;
     let name = Localized::new(text("name_ka", "`name_ka`")?, text("name_en", "`name_en`")?);
-    let geometry =
-        feature
-            .get("geometry")
-            .filter(|g| g.is_object())
-            .ok_or(GeoError::MalformedGeoJson {
-                at: "geometry".into(),
-                expected: "a Polygon or MultiPolygon",
-            })?;
+    let geometry = feature
+        .get("geometry")
+        .filter(|g| g.is_object())
+        .ok_or(GeoError::MalformedGeoJson { at: "geometry".into(), expected: "a Polygon or MultiPolygon" })?;
     let area = MultiPolygon::from_geojson(geometry)?;
     Ok(District { id, name, area })
 }
@@ -167,26 +149,15 @@ const LOCAL_SCALE_LATITUDE: f64 = 41.73;
 /// cos(41.73°), so bisectors are true ones on the ground, not in raw degrees.
 pub fn demo_districts() -> Vec<District> {
     let lon_scale = LOCAL_SCALE_LATITUDE.to_radians().cos();
-    let seeds: Vec<Point> = DEMO_SEEDS
-        .iter()
-        .map(|&(.., lat, lon)| (lon, lat))
-        .collect();
+    let seeds: Vec<Point> = DEMO_SEEDS.iter().map(|&(.., lat, lon)| (lon, lat)).collect();
     let b = TBILISI_BBOX;
-    let rectangle = [
-        (b.west(), b.south()),
-        (b.east(), b.south()),
-        (b.east(), b.north()),
-        (b.west(), b.north()),
-    ];
+    let rectangle = [(b.west(), b.south()), (b.east(), b.south()), (b.east(), b.north()), (b.west(), b.north())];
     DEMO_SEEDS
         .iter()
         .enumerate()
         .map(|(i, &(slug, ka, en, ..))| {
-            let cell = seeds
-                .iter()
-                .enumerate()
-                .filter(|&(j, _)| j != i)
-                .fold(rectangle.to_vec(), |cell, (_, &other)| {
+            let cell =
+                seeds.iter().enumerate().filter(|&(j, _)| j != i).fold(rectangle.to_vec(), |cell, (_, &other)| {
                     clip_to_nearer_half(&cell, seeds[i], other, lon_scale)
                 });
             let mut ring: Vec<[f64; 2]> = cell.iter().map(|&(lon, lat)| [lon, lat]).collect();
@@ -272,18 +243,12 @@ mod tests {
                 let lon = b.west() + (b.east() - b.west()) * (i as f64 + 0.5) / steps as f64;
                 let lat = b.south() + (b.north() - b.south()) * (j as f64 + 0.5) / steps as f64;
                 let p = ll(lat, lon);
-                let holders: Vec<&str> = districts
-                    .iter()
-                    .filter(|d| d.area.contains(p))
-                    .map(|d| d.id.as_str())
-                    .collect();
+                let holders: Vec<&str> =
+                    districts.iter().filter(|d| d.area.contains(p)).map(|d| d.id.as_str()).collect();
                 assert_eq!(holders.len(), 1, "{p} lies in {holders:?}");
                 // And it is the district of the nearest seed, measured on the ground.
                 let dist = |&(.., slat, slon): &Seed| ((slon - lon) * k).hypot(slat - lat);
-                let nearest = DEMO_SEEDS
-                    .iter()
-                    .min_by(|a, b| dist(a).total_cmp(&dist(b)))
-                    .unwrap();
+                let nearest = DEMO_SEEDS.iter().min_by(|a, b| dist(a).total_cmp(&dist(b))).unwrap();
                 assert_eq!(holders[0], nearest.0, "{p}");
             }
         }
@@ -298,10 +263,7 @@ mod tests {
         .unwrap()
         .area_km2();
         // Each cell's area is projected around its own latitude, hence the tolerance.
-        assert!(
-            (total - box_area).abs() < 1e-4 * box_area,
-            "{total} vs {box_area}"
-        );
+        assert!((total - box_area).abs() < 1e-4 * box_area, "{total} vs {box_area}");
     }
 
     #[test]
@@ -316,10 +278,7 @@ mod tests {
     const SQUARE: &str = r#"{"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,1],[0,0]]]}"#;
 
     fn collection(features: &[String]) -> String {
-        format!(
-            r#"{{"type": "FeatureCollection", "features": [{}]}}"#,
-            features.join(",")
-        )
+        format!(r#"{{"type": "FeatureCollection", "features": [{}]}}"#, features.join(","))
     }
 
     fn feature(properties: &str, geometry: &str) -> String {
@@ -329,10 +288,7 @@ mod tests {
     #[test]
     fn a_feature_collection_becomes_districts() {
         let text = collection(&[
-            feature(
-                r#"{"slug": "vake", "name_ka": "ვაკე", "name_en": "Vake", "pop": 1}"#,
-                SQUARE,
-            ),
+            feature(r#"{"slug": "vake", "name_ka": "ვაკე", "name_en": "Vake", "pop": 1}"#, SQUARE),
             feature(
                 r#"{"id": "isani", "name_ka": "ისანი", "name_en": "Isani"}"#,
                 r#"{"type": "MultiPolygon", "coordinates": [[[[2,0],[3,0],[3,1],[2,0]]]]}"#,
@@ -349,20 +305,10 @@ mod tests {
 
     #[test]
     fn a_bad_feature_is_named_with_its_problem() {
-        let good = feature(
-            r#"{"slug": "vake", "name_ka": "ვაკე", "name_en": "Vake"}"#,
-            SQUARE,
-        );
-        let err = |features: &[String]| {
-            parse_feature_collection(&collection(features))
-                .unwrap_err()
-                .to_string()
-        };
+        let good = feature(r#"{"slug": "vake", "name_ka": "ვაკე", "name_en": "Vake"}"#, SQUARE);
+        let err = |features: &[String]| parse_feature_collection(&collection(features)).unwrap_err().to_string();
         assert_eq!(
-            err(&[
-                good.clone(),
-                feature(r#"{"slug": "isani", "name_en": "Isani"}"#, SQUARE)
-            ]),
+            err(&[good.clone(), feature(r#"{"slug": "isani", "name_en": "Isani"}"#, SQUARE)]),
             "features[1]: missing property `name_ka`"
         );
         assert_eq!(
@@ -370,17 +316,11 @@ mod tests {
             "features[0]: missing property `slug` (or `id`)"
         );
         assert_eq!(
-            err(&[feature(
-                r#"{"slug": "a", "name_ka": 5, "name_en": "A"}"#,
-                SQUARE
-            )]),
+            err(&[feature(r#"{"slug": "a", "name_ka": 5, "name_en": "A"}"#, SQUARE)]),
             "features[0]: property `name_ka` must be a non-empty string"
         );
         assert_eq!(
-            err(&[feature(
-                r#"{"slug": "Vake", "name_ka": "ა", "name_en": "A"}"#,
-                SQUARE
-            )]),
+            err(&[feature(r#"{"slug": "Vake", "name_ka": "ა", "name_en": "A"}"#, SQUARE)]),
             "features[0]: district id \"Vake\" is not a slug (lowercase a–z, 0–9 and '-', starting with a letter)"
         );
         assert_eq!(
@@ -395,18 +335,12 @@ mod tests {
             "features[0]: coordinates[0]: the ring is not closed (its last position must repeat its first)"
         );
         assert_eq!(
-            err(&[feature(
-                r#"{"slug": "a", "name_ka": "ა", "name_en": "A"}"#,
-                "null"
-            )]),
+            err(&[feature(r#"{"slug": "a", "name_ka": "ა", "name_en": "A"}"#, "null")]),
             "features[0]: geometry: expected a Polygon or MultiPolygon"
         );
         assert_eq!(err(&[]), "the FeatureCollection has no features");
         let not_json = parse_feature_collection("{").unwrap_err().to_string();
         assert!(not_json.starts_with("not valid JSON: "), "{not_json}");
-        assert_eq!(
-            parse_feature_collection(SQUARE).unwrap_err(),
-            GeoError::NotAFeatureCollection
-        );
+        assert_eq!(parse_feature_collection(SQUARE).unwrap_err(), GeoError::NotAFeatureCollection);
     }
 }

@@ -69,9 +69,7 @@ pub enum GeoError {
         lat: f64,
     },
     /// A linear ring with fewer than four positions.
-    #[error(
-        "{at}: a ring needs at least 4 positions (the last repeating the first); got {positions}"
-    )]
+    #[error("{at}: a ring needs at least 4 positions (the last repeating the first); got {positions}")]
     RingTooShort {
         /// Where, e.g. `coordinates[1]`.
         at: String,
@@ -196,12 +194,7 @@ struct RawBBox {
 }
 
 /// The city of Tbilisi's bounding box (from its administrative boundary).
-pub const TBILISI_BBOX: BBox = BBox {
-    west: 44.5962,
-    south: 41.6178,
-    east: 45.0173,
-    north: 41.8439,
-};
+pub const TBILISI_BBOX: BBox = BBox { west: 44.5962, south: 41.6178, east: 45.0173, north: 41.8439 };
 
 impl BBox {
     /// Checks every edge is a valid coordinate, `west <= east` and `south <= north`.
@@ -214,12 +207,7 @@ impl BBox {
         if south > north {
             return Err(GeoError::BBoxSouthNorthInverted { south, north });
         }
-        Ok(BBox {
-            west,
-            south,
-            east,
-            north,
-        })
+        Ok(BBox { west, south, east, north })
     }
 
     /// Parses `west,south,east,north` (the order of GeoJSON and of Leaflet's
@@ -230,29 +218,16 @@ impl BBox {
             return Err(GeoError::BBoxFieldCount(parts.len()));
         };
         let number = |edge, value: &str| {
-            value.parse::<f64>().map_err(|_| GeoError::BBoxNotANumber {
-                edge,
-                value: value.into(),
-            })
+            value.parse::<f64>().map_err(|_| GeoError::BBoxNotANumber { edge, value: value.into() })
         };
-        BBox::new(
-            number("west", w)?,
-            number("south", s)?,
-            number("east", e)?,
-            number("north", n)?,
-        )
+        BBox::new(number("west", w)?, number("south", s)?, number("east", e)?, number("north", n)?)
     }
 
     /// The smallest box holding every `[lon, lat]` given; `None` for none.
     fn around<'a>(positions: impl IntoIterator<Item = &'a [f64; 2]>) -> Option<BBox> {
         positions.into_iter().fold(None, |acc, &[lon, lat]| {
             Some(match acc {
-                None => BBox {
-                    west: lon,
-                    south: lat,
-                    east: lon,
-                    north: lat,
-                },
+                None => BBox { west: lon, south: lat, east: lon, north: lat },
                 Some(b) => BBox {
                     west: b.west.min(lon),
                     south: b.south.min(lat),
@@ -300,10 +275,7 @@ impl BBox {
 
     /// Whether the two boxes share at least one point.
     pub fn intersects(&self, other: &BBox) -> bool {
-        self.west <= other.east
-            && other.west <= self.east
-            && self.south <= other.north
-            && other.south <= self.north
+        self.west <= other.east && other.west <= self.east && self.south <= other.north && other.south <= self.north
     }
 
     /// The box's area in square degrees; a cheap measure for refusing map queries that ask for
@@ -314,10 +286,7 @@ impl BBox {
 
     /// The box's centre.
     pub fn center(&self) -> LatLon {
-        LatLon {
-            lat: (self.south + self.north) / 2.0,
-            lon: (self.west + self.east) / 2.0,
-        }
+        LatLon { lat: (self.south + self.north) / 2.0, lon: (self.west + self.east) / 2.0 }
     }
 }
 
@@ -338,11 +307,7 @@ impl FromStr for BBox {
 impl fmt::Display for BBox {
     /// `west,south,east,north`, which [`BBox::parse`] reads back.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{},{},{},{}",
-            self.west, self.south, self.east, self.north
-        )
+        write!(f, "{},{},{},{}", self.west, self.south, self.east, self.north)
     }
 }
 
@@ -381,10 +346,7 @@ impl Polygon {
         let km_per_deg = EARTH_RADIUS_M / 1000.0 * std::f64::consts::PI / 180.0;
         let lon_scale = self.bbox.center().lat.to_radians().cos();
         let ring_area = |ring: &Vec<[f64; 2]>| {
-            let twice: f64 = ring
-                .windows(2)
-                .map(|e| e[0][0] * e[1][1] - e[1][0] * e[0][1])
-                .sum();
+            let twice: f64 = ring.windows(2).map(|e| e[0][0] * e[1][1] - e[1][0] * e[0][1]).sum();
             (twice / 2.0).abs() * lon_scale * km_per_deg * km_per_deg
         };
         let outer = self.rings.first().map_or(0.0, ring_area);
@@ -410,10 +372,7 @@ impl MultiPolygon {
         for (i, rings) in polygons.into_iter().enumerate() {
             if rings.is_empty() {
                 let at = format!("polygons[{i}]");
-                return Err(GeoError::MalformedGeoJson {
-                    at,
-                    expected: "an outer ring",
-                });
+                return Err(GeoError::MalformedGeoJson { at, expected: "an outer ring" });
             }
             for (r, ring) in rings.iter().enumerate() {
                 check_ring(ring, &format!("polygons[{i}][{r}]"))?;
@@ -421,15 +380,8 @@ impl MultiPolygon {
             let bbox = BBox::around(&rings[0]).expect("a checked ring has positions");
             checked.push(Polygon { rings, bbox });
         }
-        let bbox = checked
-            .iter()
-            .map(|p| p.bbox)
-            .reduce(BBox::union)
-            .ok_or(GeoError::EmptyGeometry)?;
-        Ok(MultiPolygon {
-            polygons: checked,
-            bbox,
-        })
+        let bbox = checked.iter().map(|p| p.bbox).reduce(BBox::union).ok_or(GeoError::EmptyGeometry)?;
+        Ok(MultiPolygon { polygons: checked, bbox })
     }
 
     /// Reads a GeoJSON `Polygon` or `MultiPolygon` geometry object. Extra position members
@@ -438,17 +390,10 @@ impl MultiPolygon {
         let kind = geometry
             .get("type")
             .and_then(Value::as_str)
-            .ok_or_else(|| GeoError::MalformedGeoJson {
-                at: "type".into(),
-                expected: "a geometry type",
-            })?;
-        let coordinates =
-            geometry
-                .get("coordinates")
-                .ok_or_else(|| GeoError::MalformedGeoJson {
-                    at: "coordinates".into(),
-                    expected: "a coordinates array",
-                })?;
+            .ok_or_else(|| GeoError::MalformedGeoJson { at: "type".into(), expected: "a geometry type" })?;
+        let coordinates = geometry
+            .get("coordinates")
+            .ok_or_else(|| GeoError::MalformedGeoJson { at: "coordinates".into(), expected: "a coordinates array" })?;
         let polygons = match kind {
             "Polygon" => vec![read_polygon(coordinates, "coordinates")?],
             "MultiPolygon" => array(coordinates, "coordinates", "an array of polygons")?
@@ -464,8 +409,7 @@ impl MultiPolygon {
     /// The area as a GeoJSON `MultiPolygon` geometry (always that type, so clients handle one
     /// shape).
     pub fn to_geojson(&self) -> Value {
-        let coordinates: Vec<&Vec<Vec<[f64; 2]>>> =
-            self.polygons.iter().map(|p| &p.rings).collect();
+        let coordinates: Vec<&Vec<Vec<[f64; 2]>>> = self.polygons.iter().map(|p| &p.rings).collect();
         json!({ "type": "MultiPolygon", "coordinates": coordinates })
     }
 
@@ -504,19 +448,13 @@ impl From<MultiPolygon> for Value {
 }
 
 fn array<'a>(v: &'a Value, at: &str, expected: &'static str) -> Result<&'a Vec<Value>, GeoError> {
-    v.as_array().ok_or_else(|| GeoError::MalformedGeoJson {
-        at: at.into(),
-        expected,
-    })
+    v.as_array().ok_or_else(|| GeoError::MalformedGeoJson { at: at.into(), expected })
 }
 
 fn read_polygon(v: &Value, at: &str) -> Result<Vec<Vec<[f64; 2]>>, GeoError> {
     let rings = array(v, at, "an array of rings")?;
     if rings.is_empty() {
-        return Err(GeoError::MalformedGeoJson {
-            at: at.into(),
-            expected: "an outer ring",
-        });
+        return Err(GeoError::MalformedGeoJson { at: at.into(), expected: "an outer ring" });
     }
     rings
         .iter()
@@ -536,36 +474,20 @@ fn read_polygon(v: &Value, at: &str) -> Result<Vec<Vec<[f64; 2]>>, GeoError> {
 
 fn read_position(v: &Value, at: &str) -> Result<[f64; 2], GeoError> {
     let expected = "a position [longitude, latitude] of numbers";
-    let malformed = || GeoError::MalformedGeoJson {
-        at: at.into(),
-        expected,
-    };
+    let malformed = || GeoError::MalformedGeoJson { at: at.into(), expected };
     let items = v.as_array().ok_or_else(malformed)?;
     match items.as_slice() {
-        [lon, lat, ..] => Ok([
-            lon.as_f64().ok_or_else(malformed)?,
-            lat.as_f64().ok_or_else(malformed)?,
-        ]),
+        [lon, lat, ..] => Ok([lon.as_f64().ok_or_else(malformed)?, lat.as_f64().ok_or_else(malformed)?]),
         _ => Err(malformed()),
     }
 }
 
 fn check_ring(ring: &[[f64; 2]], at: &str) -> Result<(), GeoError> {
-    if let Some(&[lon, lat]) = ring
-        .iter()
-        .find(|[lon, lat]| LatLon::new(*lat, *lon).is_err())
-    {
-        return Err(GeoError::PositionOutOfRange {
-            at: at.into(),
-            lon,
-            lat,
-        });
+    if let Some(&[lon, lat]) = ring.iter().find(|[lon, lat]| LatLon::new(*lat, *lon).is_err()) {
+        return Err(GeoError::PositionOutOfRange { at: at.into(), lon, lat });
     }
     if ring.len() < 4 {
-        return Err(GeoError::RingTooShort {
-            at: at.into(),
-            positions: ring.len(),
-        });
+        return Err(GeoError::RingTooShort { at: at.into(), positions: ring.len() });
     }
     if ring.first() != ring.last() {
         return Err(GeoError::UnclosedRing { at: at.into() });
@@ -613,12 +535,7 @@ pub fn grid_cell_bbox(zoom: u8, cells_per_tile: u32, (x, y): (u32, u32)) -> BBox
         t.sinh().atan().to_degrees()
     };
     let (x, y) = (f64::from(x).min(n - 1.0), f64::from(y).min(n - 1.0));
-    BBox {
-        west: lon(x),
-        south: lat(y + 1.0),
-        east: lon(x + 1.0),
-        north: lat(y),
-    }
+    BBox { west: lon(x), south: lat(y + 1.0), east: lon(x + 1.0), north: lat(y) }
 }
 
 /// `p` on the unit Web Mercator square: x east from −180°, y south from the top (85.0511° N).
@@ -647,10 +564,7 @@ mod tests {
         assert!(LatLon::new(41.7151, 44.8271).is_ok());
         assert!(LatLon::new(-90.0, 180.0).is_ok());
         assert_eq!(LatLon::new(90.5, 0.0), Err(GeoError::InvalidLatitude(90.5)));
-        assert_eq!(
-            LatLon::new(0.0, -180.1),
-            Err(GeoError::InvalidLongitude(-180.1))
-        );
+        assert_eq!(LatLon::new(0.0, -180.1), Err(GeoError::InvalidLongitude(-180.1)));
         assert!(LatLon::new(f64::NAN, 0.0).is_err());
         assert!(LatLon::new(0.0, f64::INFINITY).is_err());
         assert!(LatLon::new(f64::NEG_INFINITY, 0.0).is_err());
@@ -660,15 +574,9 @@ mod tests {
     fn a_latlon_on_the_wire_is_validated() {
         let p: LatLon = serde_json::from_str(r#"{"lat": 41.7, "lon": 44.8}"#).unwrap();
         assert_eq!((p.lat(), p.lon()), (41.7, 44.8));
-        assert_eq!(
-            serde_json::to_value(p).unwrap(),
-            json!({"lat": 41.7, "lon": 44.8})
-        );
+        assert_eq!(serde_json::to_value(p).unwrap(), json!({"lat": 41.7, "lon": 44.8}));
         let err = serde_json::from_str::<LatLon>(r#"{"lat": 95, "lon": 44.8}"#).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("latitude 95 is not a number between -90 and 90")
-        );
+        assert!(err.to_string().contains("latitude 95 is not a number between -90 and 90"));
         assert!(serde_json::from_str::<LatLon>(r#"{"lat": 41.7}"#).is_err());
     }
 
@@ -689,27 +597,9 @@ mod tests {
         assert_eq!(BBox::parse("1,2,3"), Err(BBoxFieldCount(3)));
         assert_eq!(BBox::parse(""), Err(BBoxFieldCount(1)));
         assert_eq!(BBox::parse("1,2,3,4,5"), Err(BBoxFieldCount(5)));
-        assert_eq!(
-            BBox::parse("44.6,x,45,41.8"),
-            Err(BBoxNotANumber {
-                edge: "south",
-                value: "x".into()
-            })
-        );
-        assert_eq!(
-            BBox::parse("45,41.6,44.6,41.8"),
-            Err(BBoxWestEastInverted {
-                west: 45.0,
-                east: 44.6
-            })
-        );
-        assert_eq!(
-            BBox::parse("44.6,41.8,45,41.6"),
-            Err(BBoxSouthNorthInverted {
-                south: 41.8,
-                north: 41.6
-            })
-        );
+        assert_eq!(BBox::parse("44.6,x,45,41.8"), Err(BBoxNotANumber { edge: "south", value: "x".into() }));
+        assert_eq!(BBox::parse("45,41.6,44.6,41.8"), Err(BBoxWestEastInverted { west: 45.0, east: 44.6 }));
+        assert_eq!(BBox::parse("44.6,41.8,45,41.6"), Err(BBoxSouthNorthInverted { south: 41.8, north: 41.6 }));
         assert_eq!(BBox::parse("-181,0,0,1"), Err(InvalidLongitude(-181.0)));
         assert_eq!(BBox::parse("0,0,1,91"), Err(InvalidLatitude(91.0)));
         assert!(BBox::parse("NaN,0,1,1").is_err());
@@ -740,10 +630,7 @@ mod tests {
         assert!(!area.contains(ll(3.0, 3.0)), "in the hole");
         assert!(area.contains(ll(5.0, 5.0)), "on the island in the hole");
         assert!(area.contains(ll(0.5, 20.5)), "in the second polygon");
-        assert!(
-            !area.contains(ll(5.0, 15.0)),
-            "between the polygons, inside the bbox"
-        );
+        assert!(!area.contains(ll(5.0, 15.0)), "between the polygons, inside the bbox");
         assert!(!area.contains(ll(-1.0, 5.0)), "outside the bbox");
         assert_eq!(area.bbox(), BBox::new(0.0, 0.0, 21.0, 10.0).unwrap());
     }
@@ -779,13 +666,9 @@ mod tests {
         assert!(!area.contains(ll(1.1, 1.5)), "in the triangular hole");
         let written = area.to_geojson();
         assert_eq!(written["type"], "MultiPolygon");
-        assert_eq!(
-            written["coordinates"][0][1],
-            json!([[1.0, 1.0], [2.0, 1.0], [2.0, 2.0], [1.0, 1.0]])
-        );
+        assert_eq!(written["coordinates"][0][1], json!([[1.0, 1.0], [2.0, 1.0], [2.0, 2.0], [1.0, 1.0]]));
         assert_eq!(MultiPolygon::from_geojson(&written).unwrap(), area);
-        let via_serde: MultiPolygon =
-            serde_json::from_value(serde_json::to_value(&area).unwrap()).unwrap();
+        let via_serde: MultiPolygon = serde_json::from_value(serde_json::to_value(&area).unwrap()).unwrap();
         assert_eq!(via_serde, area);
         assert_eq!(area.polygons().count(), 1);
     }
@@ -802,9 +685,7 @@ mod tests {
             "coordinates[0]: a ring needs at least 4 positions (the last repeating the first); got 3"
         );
         assert_eq!(
-            err(
-                json!({"type": "MultiPolygon", "coordinates": [[[[0, 0], [1, 0], ["1", 1], [0, 0]]]]})
-            ),
+            err(json!({"type": "MultiPolygon", "coordinates": [[[[0, 0], [1, 0], ["1", 1], [0, 0]]]]})),
             "coordinates[0][0][2]: expected a position [longitude, latitude] of numbers"
         );
         assert_eq!(
@@ -819,38 +700,22 @@ mod tests {
             err(json!({"type": "Point", "coordinates": [0, 0]})),
             "geometry type \"Point\" is not supported; expected \"Polygon\" or \"MultiPolygon\""
         );
-        assert_eq!(
-            err(json!({"type": "MultiPolygon", "coordinates": []})),
-            "the geometry has no polygons"
-        );
-        assert_eq!(
-            err(json!({"type": "Polygon"})),
-            "coordinates: expected a coordinates array"
-        );
-        assert_eq!(
-            err(json!({"coordinates": []})),
-            "type: expected a geometry type"
-        );
+        assert_eq!(err(json!({"type": "MultiPolygon", "coordinates": []})), "the geometry has no polygons");
+        assert_eq!(err(json!({"type": "Polygon"})), "coordinates: expected a coordinates array");
+        assert_eq!(err(json!({"coordinates": []})), "type: expected a geometry type");
     }
 
     #[test]
     fn areas_are_measured_in_square_kilometres() {
         // 0.01° × 0.01° at the equator ≈ 1.112 km × 1.112 km.
         let area = MultiPolygon::new(vec![vec![square(0.0, 0.0, 0.01, 0.01)]]).unwrap();
-        assert!(
-            (area.area_km2() - 1.2364).abs() < 0.001,
-            "{}",
-            area.area_km2()
-        );
+        assert!((area.area_km2() - 1.2364).abs() < 0.001, "{}", area.area_km2());
     }
 
     #[test]
     fn haversine_measures_metres_on_the_ground() {
         let one_degree_north = haversine_m(ll(41.0, 44.8), ll(42.0, 44.8));
-        assert!(
-            (one_degree_north - 111_195.0).abs() < 1.0,
-            "{one_degree_north}"
-        );
+        assert!((one_degree_north - 111_195.0).abs() < 1.0, "{one_degree_north}");
         let centre = ll(41.7151, 44.8271);
         assert_eq!(haversine_m(centre, centre), 0.0);
         let rustavi = ll(41.5495, 45.0);
@@ -871,11 +736,7 @@ mod tests {
             assert_eq!(grid_cell(centre, z, 4), web_mercator_tile(centre, z + 2));
         }
         assert_eq!(grid_cell(centre, 3, 0), web_mercator_tile(centre, 3));
-        assert_eq!(
-            web_mercator_tile(ll(90.0, 180.0), 2),
-            (3, 0),
-            "edges clamp into the grid"
-        );
+        assert_eq!(web_mercator_tile(ll(90.0, 180.0), 2), (3, 0), "edges clamp into the grid");
         assert_eq!(web_mercator_tile(ll(-90.0, -180.0), 2), (0, 3));
         let cell = grid_cell(centre, 10, 8);
         assert!(grid_cell_bbox(10, 8, cell).contains(centre));

@@ -84,10 +84,7 @@ impl ReportStatus {
     fn is_workable(self) -> bool {
         matches!(
             self,
-            ReportStatus::Routed
-                | ReportStatus::Acknowledged
-                | ReportStatus::InProgress
-                | ReportStatus::Reopened
+            ReportStatus::Routed | ReportStatus::Acknowledged | ReportStatus::InProgress | ReportStatus::Reopened
         )
     }
 }
@@ -308,8 +305,8 @@ pub fn transition(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
     use ReportStatus::*;
+    use chrono::TimeZone;
 
     fn body(s: &str) -> BodyId {
         BodyId::parse(s).unwrap()
@@ -397,10 +394,7 @@ mod tests {
             transition(Acknowledged, &Action::NoAction { reason: blank.clone() }, &ctx()),
             Err(TransitionError::ReasonRequired)
         );
-        assert_eq!(
-            transition(Fixed, &Action::Dispute { reason: blank }, &ctx()),
-            Err(TransitionError::ReasonRequired)
-        );
+        assert_eq!(transition(Fixed, &Action::Dispute { reason: blank }, &ctx()), Err(TransitionError::ReasonRequired));
     }
 
     #[test]

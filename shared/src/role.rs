@@ -23,14 +23,8 @@ pub enum Role {
 
 impl Role {
     /// Every role, for matrices and documentation.
-    pub const ALL: [Role; 6] = [
-        Role::Resident,
-        Role::FieldCrew,
-        Role::DistrictStaff,
-        Role::DepartmentStaff,
-        Role::Moderator,
-        Role::Admin,
-    ];
+    pub const ALL: [Role; 6] =
+        [Role::Resident, Role::FieldCrew, Role::DistrictStaff, Role::DepartmentStaff, Role::Moderator, Role::Admin];
 
     /// The wire name, e.g. `district_staff`.
     pub fn as_str(self) -> &'static str {

@@ -61,53 +61,29 @@ impl RoutingTable {
     /// administration of its own falls through to `fallback` instead of to a body nobody reads.
     /// If two rules name the same category and district, the earlier one wins (see
     /// [`RoutingTable::shadowed_rules`]).
-    pub fn new(
-        rules: Vec<RoutingRule>,
-        known_bodies: Vec<BodyId>,
-        fallback: BodyId,
-    ) -> RoutingTable {
+    pub fn new(rules: Vec<RoutingRule>, known_bodies: Vec<BodyId>, fallback: BodyId) -> RoutingTable {
         let mut lookup = HashMap::with_capacity(rules.len());
         for rule in &rules {
-            lookup
-                .entry((rule.category.clone(), rule.district.clone()))
-                .or_insert_with(|| rule.body.clone());
+            lookup.entry((rule.category.clone(), rule.district.clone())).or_insert_with(|| rule.body.clone());
         }
-        RoutingTable {
-            rules,
-            lookup,
-            known_bodies: known_bodies.into_iter().collect(),
-            fallback,
-        }
+        RoutingTable { rules, lookup, known_bodies: known_bodies.into_iter().collect(), fallback }
     }
 
     /// The body that answers a report of `category` in `district`, and why (see the module
     /// documentation for the precedence).
     pub fn route(&self, category: &CategoryId, district: &DistrictId) -> Route {
-        let rule =
-            |district: Option<&DistrictId>| self.lookup.get(&(category.clone(), district.cloned()));
+        let rule = |district: Option<&DistrictId>| self.lookup.get(&(category.clone(), district.cloned()));
         if let Some(body) = rule(Some(district)) {
-            return Route {
-                body: body.clone(),
-                matched: RouteMatch::Exact,
-            };
+            return Route { body: body.clone(), matched: RouteMatch::Exact };
         }
         if let Some(body) = rule(None) {
-            return Route {
-                body: body.clone(),
-                matched: RouteMatch::CategoryWide,
-            };
+            return Route { body: body.clone(), matched: RouteMatch::CategoryWide };
         }
         let administration = district_administration_id(district);
         if self.known_bodies.contains(&administration) {
-            return Route {
-                body: administration,
-                matched: RouteMatch::DistrictAdministration,
-            };
+            return Route { body: administration, matched: RouteMatch::DistrictAdministration };
         }
-        Route {
-            body: self.fallback.clone(),
-            matched: RouteMatch::Fallback,
-        }
+        Route { body: self.fallback.clone(), matched: RouteMatch::Fallback }
     }
 
     /// The rules, in the order given.
@@ -123,17 +99,13 @@ impl RoutingTable {
     /// Rules that send reports to a body not among the known bodies: a data error for the
     /// operator to fix (the table still follows them).
     pub fn rules_to_unknown_bodies(&self) -> impl Iterator<Item = &RoutingRule> {
-        self.rules
-            .iter()
-            .filter(|r| !self.known_bodies.contains(&r.body))
+        self.rules.iter().filter(|r| !self.known_bodies.contains(&r.body))
     }
 
     /// Rules that never apply because an earlier rule has the same category and district.
     pub fn shadowed_rules(&self) -> impl Iterator<Item = &RoutingRule> {
         let mut seen = HashSet::new();
-        self.rules
-            .iter()
-            .filter(move |r| !seen.insert((&r.category, &r.district)))
+        self.rules.iter().filter(move |r| !seen.insert((&r.category, &r.district)))
     }
 }
 
@@ -178,10 +150,7 @@ mod tests {
     }
 
     fn route(body_slug: &str, matched: RouteMatch) -> Route {
-        Route {
-            body: body(body_slug),
-            matched,
-        }
+        Route { body: body(body_slug), matched }
     }
 
     /// Default rules, every district's administration except Krtsanisi's, and City Hall's
@@ -189,19 +158,9 @@ mod tests {
     fn table_with(extra: Vec<RoutingRule>) -> RoutingTable {
         let mut rules = extra;
         rules.extend(default_routing_rules());
-        let mut known: Vec<BodyId> = ["gldani", "vake", "isani"]
-            .iter()
-            .map(|d| district_administration_id(&district(d)))
-            .collect();
-        known.extend(
-            [
-                "city-hall-infrastructure",
-                "tbilservice",
-                "city-hall-environment",
-                "city-hall",
-            ]
-            .map(body),
-        );
+        let mut known: Vec<BodyId> =
+            ["gldani", "vake", "isani"].iter().map(|d| district_administration_id(&district(d))).collect();
+        known.extend(["city-hall-infrastructure", "tbilservice", "city-hall-environment", "city-hall"].map(body));
         RoutingTable::new(rules, known, body("city-hall"))
     }
 
@@ -214,10 +173,7 @@ mod tests {
                 table.route(&cat("street-lighting"), &d),
                 route("city-hall-infrastructure", RouteMatch::CategoryWide)
             );
-            assert_eq!(
-                table.route(&cat("cleaning"), &d),
-                route("tbilservice", RouteMatch::CategoryWide)
-            );
+            assert_eq!(table.route(&cat("cleaning"), &d), route("tbilservice", RouteMatch::CategoryWide));
             assert_eq!(
                 table.route(&cat("trees-greenery"), &d),
                 route("city-hall-environment", RouteMatch::CategoryWide)
@@ -241,39 +197,19 @@ mod tests {
     #[test]
     fn without_an_administration_the_fallback_triages() {
         let table = table_with(vec![]);
-        assert_eq!(
-            table.route(&cat("park-benches"), &district("krtsanisi")),
-            route("city-hall", RouteMatch::Fallback)
-        );
+        assert_eq!(table.route(&cat("park-benches"), &district("krtsanisi")), route("city-hall", RouteMatch::Fallback));
         assert_eq!(table.fallback(), &body("city-hall"));
     }
 
     #[test]
     fn an_exact_rule_beats_a_category_wide_one_only_in_its_district() {
         let table = table_with(vec![
-            RoutingRule {
-                category: cat("cleaning"),
-                district: Some(district("vake")),
-                body: body("gamgeoba-vake"),
-            },
-            RoutingRule {
-                category: cat("park-benches"),
-                district: Some(district("isani")),
-                body: body("tbilservice"),
-            },
+            RoutingRule { category: cat("cleaning"), district: Some(district("vake")), body: body("gamgeoba-vake") },
+            RoutingRule { category: cat("park-benches"), district: Some(district("isani")), body: body("tbilservice") },
         ]);
-        assert_eq!(
-            table.route(&cat("cleaning"), &district("vake")),
-            route("gamgeoba-vake", RouteMatch::Exact)
-        );
-        assert_eq!(
-            table.route(&cat("cleaning"), &district("isani")),
-            route("tbilservice", RouteMatch::CategoryWide)
-        );
-        assert_eq!(
-            table.route(&cat("park-benches"), &district("isani")),
-            route("tbilservice", RouteMatch::Exact)
-        );
+        assert_eq!(table.route(&cat("cleaning"), &district("vake")), route("gamgeoba-vake", RouteMatch::Exact));
+        assert_eq!(table.route(&cat("cleaning"), &district("isani")), route("tbilservice", RouteMatch::CategoryWide));
+        assert_eq!(table.route(&cat("park-benches"), &district("isani")), route("tbilservice", RouteMatch::Exact));
         assert_eq!(
             table.route(&cat("park-benches"), &district("gldani")),
             route("gamgeoba-gldani", RouteMatch::DistrictAdministration)
@@ -283,24 +219,14 @@ mod tests {
     #[test]
     fn a_category_wide_rule_beats_the_district_administration() {
         let table = table_with(vec![]);
-        assert_eq!(
-            table.route(&cat("cleaning"), &district("gldani")).matched,
-            RouteMatch::CategoryWide
-        );
+        assert_eq!(table.route(&cat("cleaning"), &district("gldani")).matched, RouteMatch::CategoryWide);
     }
 
     #[test]
     fn the_earlier_of_two_clashing_rules_wins_and_the_later_is_reported() {
-        let first = RoutingRule {
-            category: cat("cleaning"),
-            district: None,
-            body: body("city-hall"),
-        };
+        let first = RoutingRule { category: cat("cleaning"), district: None, body: body("city-hall") };
         let table = table_with(vec![first]);
-        assert_eq!(
-            table.route(&cat("cleaning"), &district("vake")),
-            route("city-hall", RouteMatch::CategoryWide)
-        );
+        assert_eq!(table.route(&cat("cleaning"), &district("vake")), route("city-hall", RouteMatch::CategoryWide));
         let shadowed: Vec<&RoutingRule> = table.shadowed_rules().collect();
         assert_eq!(shadowed.len(), 1);
         assert_eq!(shadowed[0].body, body("tbilservice"));
@@ -309,39 +235,20 @@ mod tests {
 
     #[test]
     fn rules_to_bodies_that_do_not_exist_are_listed() {
-        let table = RoutingTable::new(
-            default_routing_rules(),
-            vec![body("tbilservice")],
-            body("city-hall"),
-        );
-        let unknown: Vec<&str> = table
-            .rules_to_unknown_bodies()
-            .map(|r| r.body.as_str())
-            .collect();
-        assert_eq!(
-            unknown,
-            ["city-hall-infrastructure", "city-hall-environment"]
-        );
+        let table = RoutingTable::new(default_routing_rules(), vec![body("tbilservice")], body("city-hall"));
+        let unknown: Vec<&str> = table.rules_to_unknown_bodies().map(|r| r.body.as_str()).collect();
+        assert_eq!(unknown, ["city-hall-infrastructure", "city-hall-environment"]);
     }
 
     #[test]
     fn with_the_citys_bodies_every_first_stage_report_reaches_a_real_body() {
-        let bodies: Vec<BodyId> = crate::body::tbilisi_bodies()
-            .into_iter()
-            .map(|b| b.id)
-            .collect();
+        let bodies: Vec<BodyId> = crate::body::tbilisi_bodies().into_iter().map(|b| b.id).collect();
         let table = RoutingTable::new(default_routing_rules(), bodies.clone(), body("city-hall"));
         assert_eq!(table.rules_to_unknown_bodies().count(), 0);
         for category in crate::category::first_stage_categories() {
             for d in crate::district::demo_districts() {
                 let route = table.route(&category.id, &d.id);
-                assert_ne!(
-                    route.matched,
-                    RouteMatch::Fallback,
-                    "{} in {}",
-                    category.id,
-                    d.id
-                );
+                assert_ne!(route.matched, RouteMatch::Fallback, "{} in {}", category.id, d.id);
                 assert!(bodies.contains(&route.body));
             }
         }
@@ -349,11 +256,7 @@ mod tests {
 
     #[test]
     fn routes_travel_as_snake_case() {
-        let json = serde_json::to_value(route("gamgeoba-vake", RouteMatch::DistrictAdministration))
-            .unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"body": "gamgeoba-vake", "matched": "district_administration"})
-        );
+        let json = serde_json::to_value(route("gamgeoba-vake", RouteMatch::DistrictAdministration)).unwrap();
+        assert_eq!(json, serde_json::json!({"body": "gamgeoba-vake", "matched": "district_administration"}));
     }
 }

@@ -119,9 +119,7 @@ fn nth_working_day_close(calendar: &Calendar, start: NaiveDateTime, n: u32) -> N
     let mut counted = 0;
     // Terminates: decreed holidays are finite, so working days keep coming.
     while counted < n {
-        day = day
-            .succ_opt()
-            .expect("a bounded deadline stays inside chrono's date range");
+        day = day.succ_opt().expect("a bounded deadline stays inside chrono's date range");
         if calendar.is_working_day(day) {
             counted += 1;
         }
@@ -157,11 +155,7 @@ fn after_working_hours(calendar: &Calendar, start: NaiveDateTime, hours: u32) ->
 ///
 /// This is the measure [`sla_deadline`] counts in, so a response is on time exactly when the
 /// working time between arrival and response does not exceed the SLA (for working hours).
-pub fn working_time_between(
-    calendar: &Calendar,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Duration {
+pub fn working_time_between(calendar: &Calendar, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
     let (from, to) = (to_tbilisi(from), to_tbilisi(to));
     let mut total = Duration::zero();
     let mut day = from.date();
@@ -212,13 +206,7 @@ mod tests {
     fn an_sla_needs_at_least_one_unit() {
         assert_eq!(Sla::new(0, SlaUnit::WorkingDays), Err(SlaError::Zero));
         assert_eq!(Sla::new(0, SlaUnit::WorkingHours), Err(SlaError::Zero));
-        assert_eq!(
-            Sla::new(1, SlaUnit::WorkingHours),
-            Ok(Sla {
-                amount: 1,
-                unit: SlaUnit::WorkingHours
-            })
-        );
+        assert_eq!(Sla::new(1, SlaUnit::WorkingHours), Ok(Sla { amount: 1, unit: SlaUnit::WorkingHours }));
     }
 
     #[test]
@@ -226,18 +214,11 @@ mod tests {
         assert!(Sla::new(365, SlaUnit::WorkingDays).is_ok());
         assert_eq!(
             Sla::new(366, SlaUnit::WorkingDays),
-            Err(SlaError::TooLong {
-                amount: 366,
-                unit: SlaUnit::WorkingDays,
-                max: 365
-            })
+            Err(SlaError::TooLong { amount: 366, unit: SlaUnit::WorkingDays, max: 365 })
         );
         assert!(Sla::new(2000, SlaUnit::WorkingHours).is_ok());
         let too_long = Sla::new(2001, SlaUnit::WorkingHours).unwrap_err();
-        assert_eq!(
-            too_long.to_string(),
-            "a response deadline of 2001 working hours exceeds the maximum of 2000"
-        );
+        assert_eq!(too_long.to_string(), "a response deadline of 2001 working hours exceeds the maximum of 2000");
     }
 
     // --- Working days ---
@@ -291,14 +272,8 @@ mod tests {
         // Mon Jan 5 (1), Tue Jan 6 (2); Wed Jan 7 is Orthodox Christmas → Thu Jan 8 (3).
         let calendar = Calendar::georgian();
         let start = tbilisi(2025, 12, 31, 12, 0);
-        assert_eq!(
-            sla_deadline(&calendar, start, days(2)),
-            tbilisi(2026, 1, 6, 18, 0)
-        );
-        assert_eq!(
-            sla_deadline(&calendar, start, days(3)),
-            tbilisi(2026, 1, 8, 18, 0)
-        );
+        assert_eq!(sla_deadline(&calendar, start, days(2)), tbilisi(2026, 1, 6, 18, 0));
+        assert_eq!(sla_deadline(&calendar, start, days(3)), tbilisi(2026, 1, 8, 18, 0));
     }
 
     #[test]
@@ -320,11 +295,9 @@ mod tests {
 
     #[test]
     fn a_body_closing_later_gets_a_later_working_day_deadline() {
-        let late = WorkingHours::new(
-            NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
-            NaiveTime::from_hms_opt(19, 0, 0).unwrap(),
-        )
-        .unwrap();
+        let late =
+            WorkingHours::new(NaiveTime::from_hms_opt(10, 0, 0).unwrap(), NaiveTime::from_hms_opt(19, 0, 0).unwrap())
+                .unwrap();
         let calendar = Calendar::georgian().with_working_hours(late);
         // Fri 2026-03-13 → Wed 18, at the body's 19:00 closing.
         let due = sla_deadline(&calendar, tbilisi(2026, 3, 13, 15, 0), days(3));
@@ -372,11 +345,7 @@ mod tests {
     fn a_24_working_hour_cleaning_deadline_spans_three_days() {
         // Mon 2026-03-16 10:00: 8 h Monday (16 left), 9 h Tuesday (7 left), Wed 18 09:00 + 7 h
         // → 16:00.
-        let due = sla_deadline(
-            &Calendar::georgian(),
-            tbilisi(2026, 3, 16, 10, 0),
-            hours(24),
-        );
+        let due = sla_deadline(&Calendar::georgian(), tbilisi(2026, 3, 16, 10, 0), hours(24));
         assert_eq!(due, tbilisi(2026, 3, 18, 16, 0));
     }
 
@@ -397,11 +366,9 @@ mod tests {
 
     #[test]
     fn working_hours_follow_the_bodys_opening_hours() {
-        let late = WorkingHours::new(
-            NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
-            NaiveTime::from_hms_opt(19, 0, 0).unwrap(),
-        )
-        .unwrap();
+        let late =
+            WorkingHours::new(NaiveTime::from_hms_opt(10, 0, 0).unwrap(), NaiveTime::from_hms_opt(19, 0, 0).unwrap())
+                .unwrap();
         let calendar = Calendar::georgian().with_working_hours(late);
         // Fri 2026-03-13 18:30: 30 min until 19:00, Mon 16 10:00 + 30 min → 10:30.
         let due = sla_deadline(&calendar, tbilisi(2026, 3, 13, 18, 30), hours(1));
@@ -412,18 +379,9 @@ mod tests {
     fn amounts_that_bypassed_validation_are_clamped_not_trusted() {
         let calendar = Calendar::georgian();
         let start = tbilisi(2026, 3, 16, 10, 0);
-        let zero_days = Sla {
-            amount: 0,
-            unit: SlaUnit::WorkingDays,
-        };
-        assert_eq!(
-            sla_deadline(&calendar, start, zero_days),
-            sla_deadline(&calendar, start, days(1))
-        );
-        let absurd_hours = Sla {
-            amount: u32::MAX,
-            unit: SlaUnit::WorkingHours,
-        };
+        let zero_days = Sla { amount: 0, unit: SlaUnit::WorkingDays };
+        assert_eq!(sla_deadline(&calendar, start, zero_days), sla_deadline(&calendar, start, days(1)));
+        let absurd_hours = Sla { amount: u32::MAX, unit: SlaUnit::WorkingHours };
         assert_eq!(
             sla_deadline(&calendar, start, absurd_hours),
             sla_deadline(&calendar, start, hours(Sla::MAX_WORKING_HOURS))
@@ -437,29 +395,17 @@ mod tests {
         let calendar = Calendar::georgian();
         // Mon 2026-03-16 10:00–12:30: 2 h 30 min.
         assert_eq!(
-            working_time_between(
-                &calendar,
-                tbilisi(2026, 3, 16, 10, 0),
-                tbilisi(2026, 3, 16, 12, 30)
-            ),
+            working_time_between(&calendar, tbilisi(2026, 3, 16, 10, 0), tbilisi(2026, 3, 16, 12, 30)),
             Duration::minutes(150)
         );
         // Mon 07:00–20:00: only 09:00–18:00 counts.
         assert_eq!(
-            working_time_between(
-                &calendar,
-                tbilisi(2026, 3, 16, 7, 0),
-                tbilisi(2026, 3, 16, 20, 0)
-            ),
+            working_time_between(&calendar, tbilisi(2026, 3, 16, 7, 0), tbilisi(2026, 3, 16, 20, 0)),
             Duration::hours(9)
         );
         // Fri 13 17:00 → Mon 16 11:00: 1 h Friday + 2 h Monday.
         assert_eq!(
-            working_time_between(
-                &calendar,
-                tbilisi(2026, 3, 13, 17, 0),
-                tbilisi(2026, 3, 16, 11, 0)
-            ),
+            working_time_between(&calendar, tbilisi(2026, 3, 13, 17, 0), tbilisi(2026, 3, 16, 11, 0)),
             Duration::hours(3)
         );
     }
@@ -469,20 +415,12 @@ mod tests {
         let calendar = Calendar::georgian();
         // Mon 2026-03-16 00:00 → Mon 23 00:00: five 9-hour days.
         assert_eq!(
-            working_time_between(
-                &calendar,
-                tbilisi(2026, 3, 16, 0, 0),
-                tbilisi(2026, 3, 23, 0, 0)
-            ),
+            working_time_between(&calendar, tbilisi(2026, 3, 16, 0, 0), tbilisi(2026, 3, 23, 0, 0)),
             Duration::hours(45)
         );
         // Mon 2026-04-06 00:00 → Tue 14 00:00: Mon 6, Tue 7, Wed 8 worked; Thu 9 to Mon 13 off.
         assert_eq!(
-            working_time_between(
-                &calendar,
-                tbilisi(2026, 4, 6, 0, 0),
-                tbilisi(2026, 4, 14, 0, 0)
-            ),
+            working_time_between(&calendar, tbilisi(2026, 4, 6, 0, 0), tbilisi(2026, 4, 14, 0, 0)),
             Duration::hours(27)
         );
     }
@@ -491,21 +429,11 @@ mod tests {
     fn working_time_between_is_zero_when_the_interval_is_empty_or_reversed() {
         let calendar = Calendar::georgian();
         let monday_noon = tbilisi(2026, 3, 16, 12, 0);
-        assert_eq!(
-            working_time_between(&calendar, monday_noon, monday_noon),
-            Duration::zero()
-        );
-        assert_eq!(
-            working_time_between(&calendar, monday_noon, tbilisi(2026, 3, 16, 10, 0)),
-            Duration::zero()
-        );
+        assert_eq!(working_time_between(&calendar, monday_noon, monday_noon), Duration::zero());
+        assert_eq!(working_time_between(&calendar, monday_noon, tbilisi(2026, 3, 16, 10, 0)), Duration::zero());
         // Saturday all day.
         assert_eq!(
-            working_time_between(
-                &calendar,
-                tbilisi(2026, 3, 14, 0, 0),
-                tbilisi(2026, 3, 15, 0, 0)
-            ),
+            working_time_between(&calendar, tbilisi(2026, 3, 14, 0, 0), tbilisi(2026, 3, 15, 0, 0)),
             Duration::zero()
         );
     }

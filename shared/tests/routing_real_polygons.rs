@@ -15,8 +15,8 @@ const DEFAULT_DATA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../share
 
 /// The reference GeoJSON as text and as JSON (for the properties the parser does not keep).
 fn reference_districts() -> (String, serde_json::Value) {
-    let dir = std::env::var_os("SMARTMAP_REFERENCE_DATA")
-        .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from);
+    let dir =
+        std::env::var_os("SMARTMAP_REFERENCE_DATA").map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from);
     let path = dir.join("tbilisi-districts.geojson");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
@@ -39,38 +39,19 @@ fn label_points(json: &serde_json::Value) -> Vec<(String, LatLon)> {
         .map(|f| {
             let slug = f["properties"]["slug"].as_str().expect("slug").to_owned();
             let lp = &f["properties"]["label_point"];
-            let (lon, lat) = (
-                lp[0].as_f64().expect("label lon"),
-                lp[1].as_f64().expect("label lat"),
-            );
-            (
-                slug,
-                LatLon::new(lat, lon).expect("label point is a coordinate"),
-            )
+            let (lon, lat) = (lp[0].as_f64().expect("label lon"), lp[1].as_f64().expect("label lat"));
+            (slug, LatLon::new(lat, lon).expect("label point is a coordinate"))
         })
         .collect()
 }
 
 fn routing_table(districts: &DistrictMap) -> RoutingTable {
-    let mut known: Vec<BodyId> = districts
-        .districts()
-        .iter()
-        .map(|d| district_administration_id(&d.id))
-        .collect();
+    let mut known: Vec<BodyId> = districts.districts().iter().map(|d| district_administration_id(&d.id)).collect();
     known.extend(
-        [
-            "city-hall-infrastructure",
-            "tbilservice",
-            "city-hall-environment",
-            "city-hall",
-        ]
-        .map(|b| BodyId::parse(b).unwrap()),
+        ["city-hall-infrastructure", "tbilservice", "city-hall-environment", "city-hall"]
+            .map(|b| BodyId::parse(b).unwrap()),
     );
-    RoutingTable::new(
-        default_routing_rules(),
-        known,
-        BodyId::parse("city-hall").unwrap(),
-    )
+    RoutingTable::new(default_routing_rules(), known, BodyId::parse("city-hall").unwrap())
 }
 
 fn ll(lat: f64, lon: f64) -> LatLon {
@@ -86,26 +67,13 @@ fn the_real_boundaries_parse_into_ten_districts() {
     // The handbook gives 504.7 km² for the ten together.
     assert!((total_km2 - 504.7).abs() < 2.0, "{total_km2} km²");
     // The city box is the districts' extent rounded to 4 decimals (~10 m).
-    let extent = districts
-        .iter()
-        .map(|d| d.area.bbox())
-        .reduce(|a, b| a.union(b))
-        .unwrap();
+    let extent = districts.iter().map(|d| d.area.bbox()).reduce(|a, b| a.union(b)).unwrap();
     let edges = |b: BBox| [b.west(), b.south(), b.east(), b.north()];
     for (real, rounded) in edges(extent).into_iter().zip(edges(TBILISI_BBOX)) {
-        assert!(
-            (real - rounded).abs() < 1e-4,
-            "extent {extent} vs city box {TBILISI_BBOX}"
-        );
+        assert!((real - rounded).abs() < 1e-4, "extent {extent} vs city box {TBILISI_BBOX}");
     }
-    let gldani = districts
-        .iter()
-        .find(|d| d.id.as_str() == "gldani")
-        .unwrap();
-    assert_eq!(
-        (gldani.name.ka.as_str(), gldani.name.en.as_str()),
-        ("გლდანი", "Gldani")
-    );
+    let gldani = districts.iter().find(|d| d.id.as_str() == "gldani").unwrap();
+    assert_eq!((gldani.name.ka.as_str(), gldani.name.en.as_str()), ("გლდანი", "Gldani"));
 }
 
 #[test]
@@ -117,9 +85,7 @@ fn a_bench_reported_at_a_districts_label_point_goes_to_that_districts_administra
     let labels = label_points(&json);
     assert_eq!(labels.len(), 10);
     for (slug, point) in labels {
-        let district = map
-            .locate(point)
-            .unwrap_or_else(|| panic!("{slug}'s label point {point} is in no district"));
+        let district = map.locate(point).unwrap_or_else(|| panic!("{slug}'s label point {point} is in no district"));
         assert_eq!(district.id.as_str(), slug, "label point {point}");
         let route = table.route(&benches, &district.id);
         assert_eq!(route.body.as_str(), format!("gamgeoba-{slug}"));
@@ -134,10 +100,7 @@ fn points_outside_the_city_are_in_no_district() {
     assert!(map.locate(ll(41.5495, 45.0000)).is_none(), "Rustavi");
     assert!(map.locate(ll(41.8456, 44.7190)).is_none(), "Mtskheta");
     // The city box's corner is outside the city itself.
-    assert!(
-        map.locate(ll(TBILISI_BBOX.north(), TBILISI_BBOX.east()))
-            .is_none()
-    );
+    assert!(map.locate(ll(TBILISI_BBOX.north(), TBILISI_BBOX.east())).is_none());
 }
 
 /// How well the project's own Voronoi approximation stands in for the real boundaries.
@@ -151,14 +114,9 @@ fn the_demo_districts_agree_with_the_real_ones() {
     // At the real label points. The demo cells grow from these same points, so this checks that
     // the construction keeps each seed in its own cell.
     let labels = label_points(&json);
-    let agreeing = labels
-        .iter()
-        .filter(|(slug, p)| demo_slug(*p) == Some(DistrictId::parse(slug.clone()).unwrap()))
-        .count();
-    println!(
-        "demo districts agree with the real ones at {agreeing} of {} label points",
-        labels.len()
-    );
+    let agreeing =
+        labels.iter().filter(|(slug, p)| demo_slug(*p) == Some(DistrictId::parse(slug.clone()).unwrap())).count();
+    println!("demo districts agree with the real ones at {agreeing} of {} label points", labels.len());
     assert!(agreeing >= 8, "only {agreeing} of 10 label points agree");
 
     // At the real centroids, which were not used to build the demo cells.
@@ -181,11 +139,9 @@ fn the_demo_districts_agree_with_the_real_ones() {
     for i in 0..steps {
         for j in 0..steps {
             let lon = TBILISI_BBOX.west()
-                + (TBILISI_BBOX.east() - TBILISI_BBOX.west()) * (f64::from(i) + 0.5)
-                    / f64::from(steps);
+                + (TBILISI_BBOX.east() - TBILISI_BBOX.west()) * (f64::from(i) + 0.5) / f64::from(steps);
             let lat = TBILISI_BBOX.south()
-                + (TBILISI_BBOX.north() - TBILISI_BBOX.south()) * (f64::from(j) + 0.5)
-                    / f64::from(steps);
+                + (TBILISI_BBOX.north() - TBILISI_BBOX.south()) * (f64::from(j) + 0.5) / f64::from(steps);
             let p = ll(lat, lon);
             if let Some(d) = real.locate(p) {
                 inside += 1;
@@ -198,8 +154,5 @@ fn the_demo_districts_agree_with_the_real_ones() {
         "demo districts agree with the real ones on {:.1}% of the city's area ({same} of {inside} grid points)",
         share * 100.0
     );
-    assert!(
-        share > 0.75,
-        "the demo partition should agree on most of the city, got {share}"
-    );
+    assert!(share > 0.75, "the demo partition should agree on most of the city, got {share}");
 }

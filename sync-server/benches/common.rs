@@ -2,9 +2,9 @@
 
 #![allow(dead_code)]
 
+use smartmap_server::Application;
 use smartmap_server::clock::SystemClock;
 use smartmap_server::config::Settings;
-use smartmap_server::Application;
 use std::path::Path;
 use std::sync::Arc;
 

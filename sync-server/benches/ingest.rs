@@ -49,7 +49,8 @@ async fn main() {
                     "location": { "lat": lat, "lon": lon },
                     "description": "ბოძზე ნათურა არ ანთებს / The street lamp is out",
                 });
-                let res = client.post(format!("{base}/api/reports")).bearer_auth(&token).json(&body).send().await.unwrap();
+                let res =
+                    client.post(format!("{base}/api/reports")).bearer_auth(&token).json(&body).send().await.unwrap();
                 // Points near the bbox edge can fall outside every district polygon: 422 is fine.
                 assert!(res.status() == 201 || res.status() == 422, "unexpected {}", res.status());
             }
@@ -66,12 +67,14 @@ async fn main() {
     let raw_dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
     let raw_app = common::app(raw_dir.path()).await;
     let raw_state = raw_app.state().clone();
-    let raw_user = create_account(&raw_state, "raw@example.ge", "benchmark-password", "Raw", Role::Resident, None, None)
-        .await
-        .unwrap();
-    let pool = smartmap_server::storage::SqliteStorage::connect(&format!("sqlite://{}/smartmap.db", raw_dir.path().display()))
-        .await
-        .unwrap();
+    let raw_user =
+        create_account(&raw_state, "raw@example.ge", "benchmark-password", "Raw", Role::Resident, None, None)
+            .await
+            .unwrap();
+    let pool =
+        smartmap_server::storage::SqliteStorage::connect(&format!("sqlite://{}/smartmap.db", raw_dir.path().display()))
+            .await
+            .unwrap();
     let pool = pool.writer_pool().clone();
     let mut points = common::Points::new(99);
     let started = Instant::now();

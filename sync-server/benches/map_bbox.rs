@@ -16,7 +16,13 @@ async fn main() {
     let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
     let app = common::app(dir.path()).await;
     let user = smartmap_server::http::accounts::create_account(
-        app.state(), "map@example.ge", "benchmark-password", "Map", smartmap_shared::role::Role::Resident, None, None,
+        app.state(),
+        "map@example.ge",
+        "benchmark-password",
+        "Map",
+        smartmap_shared::role::Role::Resident,
+        None,
+        None,
     )
     .await
     .unwrap();

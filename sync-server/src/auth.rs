@@ -4,8 +4,8 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::storage::UserRecord;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use rand::RngCore;
@@ -41,16 +41,6 @@ pub fn token_sha256(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-}
-
 /// The signed-in caller; rejects with 401 when there is no live session.
 pub struct CurrentUser(pub UserRecord);
 
@@ -61,14 +51,26 @@ impl FromRequestParts<AppState> for MaybeUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(token) = bearer(parts) else { return Ok(MaybeUser(None)) };
-        let user = state.storage.session_user(&token_sha256(token), state.clock.now()).await?;
-        match user {
-            Some(user) => Ok(MaybeUser(Some(user))),
-            // A token was offered but is not (or no longer) valid: say so instead of silently
-            // treating the caller as anonymous.
-            None => Err(ApiError::Unauthenticated),
+        // The route gate may have resolved the session already.
+        if let Some(user) = parts.extensions.get::<UserRecord>() {
+            return Ok(MaybeUser(Some(user.clone())));
         }
+        session_user(state, &parts.headers).await.map(MaybeUser)
+    }
+}
+
+/// The account behind the request's bearer token: `None` without a token, 401 for a token that
+/// is not (or no longer) valid — a stale token is said so, not silently treated as anonymous.
+pub async fn session_user(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Option<UserRecord>, ApiError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(token) = token else { return Ok(None) };
+    match state.storage.session_user(&token_sha256(token), state.clock.now()).await? {
+        Some(user) => Ok(Some(user)),
+        None => Err(ApiError::Unauthenticated),
     }
 }
 

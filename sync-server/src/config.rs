@@ -73,9 +73,7 @@ impl Settings {
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}/smartmap.db", self.data_dir.display()))
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}/smartmap.db", self.data_dir.display()))
     }
 
     /// The media folder in effect.

@@ -46,16 +46,45 @@ fn templates() -> Vec<ResponseTemplate> {
         body: Localized::new(body.0, body.1),
     };
     vec![
-        t("lighting-scheduled", "street-lighting", ("სამუშაო დაგეგმილია", "Work scheduled"),
-          ("განათების აღდგენა დაგეგმილია უახლოეს დღეებში.", "Repair of the lighting is scheduled in the coming days.")),
-        t("lighting-grid", "street-lighting", ("ქსელის დაზიანება", "Grid fault"),
-          ("დაზიანება ელექტროქსელშია; ინფორმაცია გადაეცა ენერგოკომპანიას.", "The fault is in the power grid; the energy company has been informed.")),
-        t("trees-inspection", "trees-greenery", ("დათვალიერება", "Inspection"),
-          ("ხეს დაათვალიერებს დენდროლოგი და მიიღება გადაწყვეტილება.", "A dendrologist will inspect the tree and decide what to do.")),
-        t("benches-installed", "park-benches", ("სკამი დამონტაჟდა", "Bench installed"),
-          ("სკამი დამონტაჟდა/შეკეთდა.", "The bench has been installed or repaired.")),
-        t("cleaning-done", "cleaning", ("დასუფთავდა", "Cleaned"),
-          ("ტერიტორია დასუფთავდა.", "The area has been cleaned.")),
+        t(
+            "lighting-scheduled",
+            "street-lighting",
+            ("სამუშაო დაგეგმილია", "Work scheduled"),
+            (
+                "განათების აღდგენა დაგეგმილია უახლოეს დღეებში.",
+                "Repair of the lighting is scheduled in the coming days.",
+            ),
+        ),
+        t(
+            "lighting-grid",
+            "street-lighting",
+            ("ქსელის დაზიანება", "Grid fault"),
+            (
+                "დაზიანება ელექტროქსელშია; ინფორმაცია გადაეცა ენერგოკომპანიას.",
+                "The fault is in the power grid; the energy company has been informed.",
+            ),
+        ),
+        t(
+            "trees-inspection",
+            "trees-greenery",
+            ("დათვალიერება", "Inspection"),
+            (
+                "ხეს დაათვალიერებს დენდროლოგი და მიიღება გადაწყვეტილება.",
+                "A dendrologist will inspect the tree and decide what to do.",
+            ),
+        ),
+        t(
+            "benches-installed",
+            "park-benches",
+            ("სკამი დამონტაჟდა", "Bench installed"),
+            ("სკამი დამონტაჟდა/შეკეთდა.", "The bench has been installed or repaired."),
+        ),
+        t(
+            "cleaning-done",
+            "cleaning",
+            ("დასუფთავდა", "Cleaned"),
+            ("ტერიტორია დასუფთავდა.", "The area has been cleaned."),
+        ),
     ]
 }
 
@@ -91,10 +120,16 @@ impl Rng {
 }
 
 const DESCRIPTIONS: &[(&str, &str)] = &[
-    ("street-lighting", "ბოძზე ნათურა არ ანთებს, ღამით ქუჩა ბნელა. / The street lamp is out; the street is dark at night."),
+    (
+        "street-lighting",
+        "ბოძზე ნათურა არ ანთებს, ღამით ქუჩა ბნელა. / The street lamp is out; the street is dark at night.",
+    ),
     ("street-lighting", "სანათი ციმციმებს. / The lamp keeps flickering."),
     ("trees-greenery", "ხეს მშრალი ტოტები აქვს, შეიძლება ჩამოვარდეს. / Dry branches may fall from the tree."),
-    ("trees-greenery", "ხის ვარჯი ფარავს ფანჯრებს, საჭიროა ფორმირება. / The crown covers the windows and needs shaping."),
+    (
+        "trees-greenery",
+        "ხის ვარჯი ფარავს ფანჯრებს, საჭიროა ფორმირება. / The crown covers the windows and needs shaping.",
+    ),
     ("park-benches", "სკვერში სკამი გატეხილია. / A bench in the square is broken."),
     ("park-benches", "სათამაშო მოედანთან სკამი არ არის. / There is no bench by the playground."),
     ("cleaning", "ნაგავი არ გაუტანიათ რამდენიმე დღეა. / Rubbish has not been collected for days."),
@@ -111,11 +146,22 @@ fn demo_photo(seed: u8) -> Bytes {
     Bytes::from(out.into_inner())
 }
 
-async fn account(state: &AppState, role: Role, email: &str, name: &str, district: Option<&str>, body: Option<&str>) -> anyhow::Result<(UserRecord, DemoAccount)> {
+async fn account(
+    state: &AppState,
+    role: Role,
+    email: &str,
+    name: &str,
+    district: Option<&str>,
+    body: Option<&str>,
+) -> anyhow::Result<(UserRecord, DemoAccount)> {
     let password = format!("tbilisi-{}", role.as_str().replace('_', "-"));
     let district = district.map(|d| DistrictId::parse(d).expect("static slug"));
     let body = body.map(|b| BodyId::parse(b).expect("static slug"));
-    let scope = district.as_ref().map(|d| format!("district {d}")).or(body.as_ref().map(|b| format!("body {b}"))).unwrap_or_default();
+    let scope = district
+        .as_ref()
+        .map(|d| format!("district {d}"))
+        .or(body.as_ref().map(|b| format!("body {b}")))
+        .unwrap_or_default();
     let user = create_account(state, email, &password, name, role, district, body)
         .await
         .map_err(|e| anyhow::anyhow!("creating {email}: {e:?}"))?;
@@ -130,9 +176,25 @@ pub async fn seed_demo(state: &AppState, reports: usize) -> anyhow::Result<Vec<D
         pair.0
     };
     let resident = made(account(state, Role::Resident, "resident@demo.smartmap.ge", "ნინო ბერიძე", None, None).await?);
-    let crew = made(account(state, Role::FieldCrew, "crew@demo.smartmap.ge", "თბილსერვისის ბრიგადა 1", None, Some("tbilservice")).await?);
-    let district_staff = made(account(state, Role::DistrictStaff, "gldani@demo.smartmap.ge", "გლდანის გამგეობა", Some("gldani"), None).await?);
-    made(account(state, Role::DepartmentStaff, "tbilservice@demo.smartmap.ge", "თბილსერვის ჯგუფი", None, Some("tbilservice")).await?);
+    let crew = made(
+        account(state, Role::FieldCrew, "crew@demo.smartmap.ge", "თბილსერვისის ბრიგადა 1", None, Some("tbilservice"))
+            .await?,
+    );
+    let district_staff = made(
+        account(state, Role::DistrictStaff, "gldani@demo.smartmap.ge", "გლდანის გამგეობა", Some("gldani"), None)
+            .await?,
+    );
+    made(
+        account(
+            state,
+            Role::DepartmentStaff,
+            "tbilservice@demo.smartmap.ge",
+            "თბილსერვის ჯგუფი",
+            None,
+            Some("tbilservice"),
+        )
+        .await?,
+    );
     made(account(state, Role::Moderator, "moderator@demo.smartmap.ge", "მოდერატორი", None, None).await?);
     let admin = made(account(state, Role::Admin, "admin@demo.smartmap.ge", "ადმინისტრატორი", None, None).await?);
     let _ = district_staff;
@@ -145,7 +207,15 @@ pub async fn seed_demo(state: &AppState, reports: usize) -> anyhow::Result<Vec<D
             continue;
         }
         let email = format!("crew-{}@demo.smartmap.ge", body.id);
-        let (user, _) = account(state, Role::FieldCrew, &email, &format!("{} — ბრიგადა", body.name.ka), None, Some(body.id.as_str())).await?;
+        let (user, _) = account(
+            state,
+            Role::FieldCrew,
+            &email,
+            &format!("{} — ბრიგადა", body.name.ka),
+            None,
+            Some(body.id.as_str()),
+        )
+        .await?;
         crews.push(user);
     }
 
@@ -204,32 +274,57 @@ pub async fn seed_demo(state: &AppState, reports: usize) -> anyhow::Result<Vec<D
         };
         if stage >= 15 {
             later(3);
-            act(&past, &admin, id, do_act(Action::Acknowledge, None), vec![]).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            act(&past, &admin, id, do_act(Action::Acknowledge, None), vec![])
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
         if (15..25).contains(&stage) {
             let note = Some("მუშაობა მიმდინარეობს / Work is under way");
-            act(&past, &admin, id, ActionRequest { template: None, ..do_act(Action::Respond, note) }, vec![]).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            act(&past, &admin, id, ActionRequest { template: None, ..do_act(Action::Respond, note) }, vec![])
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
         if stage >= 30 && stage < 88 {
             later(5);
-            act(&past, &admin, id, do_act(Action::AssignCrew { crew: crew.id }, None), vec![]).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            act(&past, &admin, id, do_act(Action::AssignCrew { crew: crew.id }, None), vec![])
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
         if stage >= 45 && stage < 88 {
             later(20 + rng.below(60) as i64);
-            act(&past, crew, id, do_act(Action::MarkFixed { proof_photos: 1 }, Some("გამოსწორდა / Fixed")), vec![proof.clone()])
-                .await
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            act(
+                &past,
+                crew,
+                id,
+                do_act(Action::MarkFixed { proof_photos: 1 }, Some("გამოსწორდა / Fixed")),
+                vec![proof.clone()],
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
         if (80..88).contains(&stage) {
             later(24);
-            act(&past, &resident, id, do_act(Action::Dispute { reason: "პრობლემა ისევ არის / The problem is still there".into() }, None), vec![])
-                .await
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            act(
+                &past,
+                &resident,
+                id,
+                do_act(
+                    Action::Dispute {
+                        reason: "პრობლემა ისევ არის / The problem is still there".into()
+                    },
+                    None,
+                ),
+                vec![],
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
         if (88..93).contains(&stage) {
             later(10);
             let reason = "ტერიტორია კერძო საკუთრებაა / The area is private property".into();
-            act(&past, &admin, id, do_act(Action::NoAction { reason }, None), vec![]).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            act(&past, &admin, id, do_act(Action::NoAction { reason }, None), vec![])
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
         if (93..97).contains(&stage) {
             let original = first_of_category.get(&submitted.category).copied();
@@ -243,7 +338,9 @@ pub async fn seed_demo(state: &AppState, reports: usize) -> anyhow::Result<Vec<D
             later(4);
             let to_body = if body.as_str() == "tbilservice" { "gamgeoba-vake" } else { "tbilservice" };
             let action = Action::NotResponsible { to_body: BodyId::parse(to_body).expect("static slug") };
-            act(&past, &admin, id, do_act(action, Some("გადაგზავნილია / Re-routed")), vec![]).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            act(&past, &admin, id, do_act(action, Some("გადაგზავნილია / Re-routed")), vec![])
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
         first_of_category.entry(submitted.category.clone()).or_insert(id.0);
     }

@@ -133,7 +133,8 @@ impl IntoResponse for ApiError {
                 ("internal error".to_owned(), Vec::new())
             }
             ApiError::Invalid(errors) => {
-                let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+                let detail =
+                    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
                 (detail, errors.clone())
             }
             ApiError::TooLarge { field, message } => (
@@ -153,9 +154,7 @@ impl IntoResponse for ApiError {
             errors,
         };
         let mut response = (status, axum::Json(body)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         response
     }
 }

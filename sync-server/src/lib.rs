@@ -79,7 +79,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes; starts the background sweeper if configured.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         if self.state.settings.overdue_sweep_seconds > 0 {
             jobs::spawn_overdue_sweeper(self.state.clone(), self.state.settings.overdue_sweep_seconds);
         }

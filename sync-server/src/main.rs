@@ -56,7 +56,8 @@ enum Import {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "smartmap_server=info,tower_http=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "smartmap_server=info,tower_http=warn".into()),
         )
         .init();
     let cli = Cli::parse();

@@ -43,11 +43,11 @@ pub fn compute(rows: &[StatsRow], now: DateTime<Utc>) -> Vec<BodyCategoryStats> 
         .into_iter()
         .map(|((body, category), rows)| {
             let closed: Vec<_> = rows.iter().filter(|r| r.status.is_closed()).collect();
-            let on_time = closed
-                .iter()
-                .filter(|r| matches!((r.closed_at, r.deadline), (Some(c), Some(d)) if c <= d))
-                .count() as u64;
-            let open: Vec<_> = rows.iter().filter(|r| !r.status.is_closed() && r.status != ReportStatus::Submitted).collect();
+            let on_time =
+                closed.iter().filter(|r| matches!((r.closed_at, r.deadline), (Some(c), Some(d)) if c <= d)).count()
+                    as u64;
+            let open: Vec<_> =
+                rows.iter().filter(|r| !r.status.is_closed() && r.status != ReportStatus::Submitted).collect();
             let open_overdue = open.iter().filter(|r| r.deadline.is_some_and(|d| d < now)).count() as u64;
             let mut hours: Vec<f64> = rows
                 .iter()

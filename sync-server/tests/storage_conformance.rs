@@ -17,9 +17,8 @@ use chrono::{DateTime, Duration, Utc};
 use futures::FutureExt;
 use serde_json::json;
 use smartmap_server::storage::{
-    Cluster, EventRecord, NewReport, Notification, PgStorage, PhotoKind, PhotoRecord, ReportChange,
-    ReportQuery, ReportRecord, ResponseTemplate, SqliteStorage, StatsRow, Storage, StorageError,
-    UserRecord,
+    EventRecord, NewReport, Notification, PgStorage, PhotoKind, PhotoRecord, ReportChange, ReportQuery, ReportRecord,
+    ResponseTemplate, SqliteStorage, StatsRow, Storage, StorageError, UserRecord,
 };
 use smartmap_shared::body::{Body, BodyKind};
 use smartmap_shared::category::{Category, first_stage_categories};
@@ -76,6 +75,7 @@ conformance!(
     a_report_id_is_taken_once,
     a_change_bumps_the_version_and_adds_proof,
     a_stale_change_stores_nothing,
+    of_two_simultaneous_changes_one_wins,
     a_change_queues_its_notifications,
     query_by_bbox_includes_edges,
     query_by_category_and_status,
@@ -116,33 +116,23 @@ where
         return;
     };
     let database = format!("smartmap_t_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_url)
-        .await
-        .expect("connect to SMARTMAP_TEST_POSTGRES_URL");
+    let mut admin = PgConnection::connect(&admin_url).await.expect("connect to SMARTMAP_TEST_POSTGRES_URL");
     sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {database}")))
         .execute(&mut admin)
         .await
         .expect("create a test database");
 
-    let options = PgConnectOptions::from_str(&admin_url)
-        .expect("a PostgreSQL URL")
-        .database(&database);
-    let storage = PgStorage::connect_with(options)
-        .await
-        .expect("connect to the test database");
+    let options = PgConnectOptions::from_str(&admin_url).expect("a PostgreSQL URL").database(&database);
+    let storage = PgStorage::connect_with(options).await.expect("connect to the test database");
     storage.migrate().await.expect("migrate PostgreSQL");
     // Caught so the database is dropped even when an assertion fails; re-raised below.
-    let outcome = AssertUnwindSafe(scenario(Arc::new(storage.clone())))
-        .catch_unwind()
-        .await;
+    let outcome = AssertUnwindSafe(scenario(Arc::new(storage.clone()))).catch_unwind().await;
 
     storage.pool().close().await;
     // Best effort: a leftover database is litter, not a failure. FORCE ends stray sessions.
-    let dropped = sqlx::query(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await;
+    let dropped = sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")))
+        .execute(&mut admin)
+        .await;
     if let Err(e) = dropped {
         eprintln!("could not drop test database {database}: {e}");
     }
@@ -181,30 +171,10 @@ fn bodies() -> Vec<Body> {
         head_email: Some(format!("head@{id}.example")),
     };
     vec![
-        body(
-            "city-hall-environment",
-            BodyKind::Service,
-            "Environmental Protection Service",
-            None,
-        ),
-        body(
-            "city-hall-infrastructure",
-            BodyKind::Service,
-            "Infrastructure Development Service",
-            None,
-        ),
-        body(
-            "gamgeoba-gldani",
-            BodyKind::DistrictAdministration,
-            "Gldani Administration",
-            Some("gldani"),
-        ),
-        body(
-            "gamgeoba-vake",
-            BodyKind::DistrictAdministration,
-            "Vake Administration",
-            Some("vake"),
-        ),
+        body("city-hall-environment", BodyKind::Service, "Environmental Protection Service", None),
+        body("city-hall-infrastructure", BodyKind::Service, "Infrastructure Development Service", None),
+        body("gamgeoba-gldani", BodyKind::DistrictAdministration, "Gldani Administration", Some("gldani")),
+        body("gamgeoba-vake", BodyKind::DistrictAdministration, "Vake Administration", Some("vake")),
         body("tbilservice", BodyKind::Company, "Tbilservice Group", None),
     ]
 }
@@ -242,50 +212,23 @@ impl World {
         for b in bodies() {
             s.upsert_body(&b).await.unwrap();
         }
-        s.replace_routing_rules(&default_routing_rules())
-            .await
-            .unwrap();
+        s.replace_routing_rules(&default_routing_rules()).await.unwrap();
         let world = World {
             districts: DistrictMap::new(demo_districts()),
             nino: user("nino@example.ge", "Nino", Role::Resident, None),
             giorgi: user("giorgi@example.ge", "Giorgi", Role::Resident, None),
-            crew_tbilservice: user(
-                "crew1@tbilservice.example",
-                "Crew One",
-                Role::FieldCrew,
-                Some("tbilservice"),
-            ),
-            crew_lighting: user(
-                "crew2@infra.example",
-                "Crew Two",
-                Role::FieldCrew,
-                Some("city-hall-infrastructure"),
-            ),
+            crew_tbilservice: user("crew1@tbilservice.example", "Crew One", Role::FieldCrew, Some("tbilservice")),
+            crew_lighting: user("crew2@infra.example", "Crew Two", Role::FieldCrew, Some("city-hall-infrastructure")),
         };
-        for u in [
-            &world.nino,
-            &world.giorgi,
-            &world.crew_tbilservice,
-            &world.crew_lighting,
-        ] {
+        for u in [&world.nino, &world.giorgi, &world.crew_tbilservice, &world.crew_lighting] {
             s.create_user(u).await.unwrap();
         }
         world
     }
 
     /// A report by `reporter` at a point, routed nowhere yet; scenarios adjust the rest.
-    fn report(
-        &self,
-        reporter: &UserRecord,
-        cat: &str,
-        lat: f64,
-        lon: f64,
-        created_at: DateTime<Utc>,
-    ) -> ReportRecord {
-        let district = self
-            .districts
-            .locate(LatLon::new(lat, lon).unwrap())
-            .expect("a point in Tbilisi");
+    fn report(&self, reporter: &UserRecord, cat: &str, lat: f64, lon: f64, created_at: DateTime<Utc>) -> ReportRecord {
+        let district = self.districts.locate(LatLon::new(lat, lon).unwrap()).expect("a point in Tbilisi");
         ReportRecord {
             id: ReportId::new_v7(),
             number: 0,
@@ -324,13 +267,7 @@ fn routed(mut r: ReportRecord, body: &str, status: ReportStatus, sla_hours: i64)
 }
 
 fn photo(kind: PhotoKind, n: u8, created_at: DateTime<Utc>) -> PhotoRecord {
-    PhotoRecord {
-        kind,
-        sha256: format!("{n:02x}").repeat(32),
-        width: 1600,
-        height: 1200,
-        created_at,
-    }
+    PhotoRecord { kind, sha256: format!("{n:02x}").repeat(32), width: 1600, height: 1200, created_at }
 }
 
 fn submitted_event(r: &ReportRecord) -> EventRecord {
@@ -363,25 +300,16 @@ fn routed_event(r: &ReportRecord) -> EventRecord {
 
 async fn insert(s: &dyn Storage, r: ReportRecord) -> ReportRecord {
     let events = vec![submitted_event(&r)];
-    s.insert_report(&NewReport {
-        report: r,
-        photos: vec![],
-        events,
-    })
-    .await
-    .unwrap()
+    s.insert_report(&NewReport { report: r, photos: vec![], events }).await.unwrap()
 }
 
-/// Records without `PartialEq` are compared through `Debug`, which prints every field.
-fn same<T: std::fmt::Debug + ?Sized>(a: &T, b: &T) -> bool {
-    format!("{a:?}") == format!("{b:?}")
+/// Records compared field by field (`PartialEq`, which unlike `Debug` includes the password hash).
+fn same<T: PartialEq + ?Sized>(a: &T, b: &T) -> bool {
+    a == b
 }
 
-fn assert_same<T: std::fmt::Debug + ?Sized>(actual: &T, expected: &T) {
-    assert!(
-        same(actual, expected),
-        "\nactual:   {actual:#?}\nexpected: {expected:#?}"
-    );
+fn assert_same<T: std::fmt::Debug + PartialEq + ?Sized>(actual: &T, expected: &T) {
+    assert!(same(actual, expected), "\nactual:   {actual:#?}\nexpected: {expected:#?}");
 }
 
 /// Six reports across the city, each exercising one corner of the filters. `now` for overdue
@@ -454,20 +382,29 @@ impl Dataset {
         reports.iter().map(|r| self.labels[&r.id]).collect()
     }
 
-    /// The labels matching `q` (as a sorted set, ignoring the order of the result), after
-    /// checking that `count_reports` agrees with the rows returned.
-    async fn matching(&self, s: &dyn Storage, q: ReportQuery) -> Vec<&'static str> {
-        let q = ReportQuery { limit: 100, ..q };
+    /// The labels of the reports matching the query that `set` describes (a sorted set,
+    /// ignoring the result's order), after checking that `count_reports` agrees.
+    async fn matching(&self, s: &dyn Storage, set: impl FnOnce(&mut ReportQuery)) -> Vec<&'static str> {
+        let q = query(set);
         let found = s.query_reports(&q).await.unwrap();
-        assert_eq!(
-            s.count_reports(&q).await.unwrap(),
-            found.len() as u64,
-            "count_reports agrees with query_reports"
-        );
+        let count = s.count_reports(&q).await.unwrap();
+        assert_eq!(count, found.len() as u64, "count_reports agrees with query_reports");
         let mut labels = self.labels(&found);
         labels.sort_unstable();
         labels
     }
+}
+
+/// A query for up to 100 reports with what `set` adds.
+fn query(set: impl FnOnce(&mut ReportQuery)) -> ReportQuery {
+    let mut q = ReportQuery { limit: 100, ..Default::default() };
+    set(&mut q);
+    q
+}
+
+/// A box from its west, south, east and north edges.
+fn bbox(west: f64, south: f64, east: f64, north: f64) -> Option<BBox> {
+    Some(BBox::new(west, south, east, north).unwrap())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -483,11 +420,7 @@ async fn categories_keep_insertion_order_and_update_in_place(s: Arc<dyn Storage>
     assert_eq!(s.categories().await.unwrap(), cats);
 
     // Updating the first one changes it where it stands.
-    cats[0] = Category {
-        name: Localized::new("ახალი", "Renamed"),
-        active: false,
-        ..cats[0].clone()
-    };
+    cats[0] = Category { name: Localized::new("ახალი", "Renamed"), active: false, ..cats[0].clone() };
     s.upsert_category(&cats[0]).await.unwrap();
     assert_eq!(s.categories().await.unwrap(), cats);
 }
@@ -510,11 +443,7 @@ async fn bodies_round_trip(s: Arc<dyn Storage>) {
 async fn districts_round_trip_their_polygons(s: Arc<dyn Storage>) {
     let demo = demo_districts();
     s.upsert_districts(&demo).await.unwrap();
-    assert_eq!(
-        s.districts().await.unwrap(),
-        demo,
-        "demo districts come back as given, by id"
-    );
+    assert_eq!(s.districts().await.unwrap(), demo, "demo districts come back as given, by id");
 
     // A GeoJSON Polygon (not Multi) with a hole replaces a district by id.
     let square = MultiPolygon::from_geojson(&json!({
@@ -525,14 +454,9 @@ async fn districts_round_trip_their_polygons(s: Arc<dyn Storage>) {
         ]
     }))
     .unwrap();
-    let vake = District {
-        id: district_id("vake"),
-        name: Localized::new("ვაკე", "Vake (square)"),
-        area: square,
-    };
-    s.upsert_districts(std::slice::from_ref(&vake))
-        .await
-        .unwrap();
+    let vake =
+        District { id: district_id("vake"), name: Localized::new("ვაკე", "Vake (square)"), area: square };
+    s.upsert_districts(std::slice::from_ref(&vake)).await.unwrap();
     let stored = s.districts().await.unwrap();
     assert_eq!(stored.len(), demo.len());
     assert_eq!(stored.iter().find(|d| d.id == vake.id), Some(&vake));
@@ -568,15 +492,9 @@ async fn routing_rules_are_replaced_as_a_whole(s: Arc<dyn Storage>) {
     assert_eq!(s.routing_rules().await.unwrap(), expected);
 
     // Two category-wide rules for one category clash, and the old table survives intact.
-    let clashing = vec![
-        rule("cleaning", None, "tbilservice"),
-        rule("cleaning", None, "gamgeoba-vake"),
-    ];
+    let clashing = vec![rule("cleaning", None, "tbilservice"), rule("cleaning", None, "gamgeoba-vake")];
     let err = s.replace_routing_rules(&clashing).await.unwrap_err();
-    assert!(
-        matches!(err, StorageError::Conflict { field: "rules" }),
-        "{err:?}"
-    );
+    assert!(matches!(err, StorageError::Conflict { field: "rules" }), "{err:?}");
     assert_eq!(s.routing_rules().await.unwrap(), expected);
 
     let fewer = vec![rule("cleaning", None, "tbilservice")];
@@ -603,23 +521,12 @@ async fn templates_filter_by_category(s: Arc<dyn Storage>) {
         s.upsert_template(t).await.unwrap();
     }
     assert_eq!(s.templates(None).await.unwrap(), all);
-    assert_eq!(
-        s.templates(Some(&category("street-lighting")))
-            .await
-            .unwrap(),
-        all[1..]
-    );
-    assert_eq!(
-        s.templates(Some(&category("park-benches"))).await.unwrap(),
-        Vec::<ResponseTemplate>::new()
-    );
+    assert_eq!(s.templates(Some(&category("street-lighting"))).await.unwrap(), all[1..]);
+    assert_eq!(s.templates(Some(&category("park-benches"))).await.unwrap(), Vec::<ResponseTemplate>::new());
 
     all[0].body = Localized::new("დასუფთავდა", "Cleaned");
     s.upsert_template(&all[0]).await.unwrap();
-    assert_eq!(
-        s.templates(Some(&category("cleaning"))).await.unwrap(),
-        all[..1]
-    );
+    assert_eq!(s.templates(Some(&category("cleaning"))).await.unwrap(), all[..1]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -631,46 +538,23 @@ async fn accounts_are_unique_by_email(s: Arc<dyn Storage>) {
     staff.district = Some(district_id("gldani"));
     s.create_user(&staff).await.unwrap();
 
-    assert_same(
-        &s.user_by_email("staff@gldani.example").await.unwrap(),
-        &Some(staff.clone()),
-    );
+    assert_same(&s.user_by_email("staff@gldani.example").await.unwrap(), &Some(staff.clone()));
     assert_same(&s.user(staff.id).await.unwrap(), &Some(staff.clone()));
-    assert!(
-        s.user_by_email("nobody@example.ge")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(s.user_by_email("nobody@example.ge").await.unwrap().is_none());
     assert!(s.user(UserId::new_v7()).await.unwrap().is_none());
 
     let twin = user("staff@gldani.example", "Someone else", Role::Resident, None);
     let err = s.create_user(&twin).await.unwrap_err();
-    assert!(
-        matches!(err, StorageError::Conflict { field: "email" }),
-        "{err:?}"
-    );
-    assert!(
-        s.user(twin.id).await.unwrap().is_none(),
-        "the clashing account was not stored"
-    );
+    assert!(matches!(err, StorageError::Conflict { field: "email" }), "{err:?}");
+    assert!(s.user(twin.id).await.unwrap().is_none(), "the clashing account was not stored");
 }
 
 async fn crews_filter_by_body(s: Arc<dyn Storage>) {
     let w = World::seed(&*s).await;
     // Listed by display name; residents never appear.
-    assert_same(
-        &s.crews(None).await.unwrap(),
-        &vec![w.crew_tbilservice.clone(), w.crew_lighting.clone()],
-    );
-    assert_same(
-        &s.crews(Some(&body_id("tbilservice"))).await.unwrap(),
-        &vec![w.crew_tbilservice.clone()],
-    );
-    assert_same(
-        &s.crews(Some(&body_id("gamgeoba-vake"))).await.unwrap(),
-        &vec![],
-    );
+    assert_same(&s.crews(None).await.unwrap(), &vec![w.crew_tbilservice.clone(), w.crew_lighting.clone()]);
+    assert_same(&s.crews(Some(&body_id("tbilservice"))).await.unwrap(), &vec![w.crew_tbilservice.clone()]);
+    assert_same(&s.crews(Some(&body_id("gamgeoba-vake"))).await.unwrap(), &vec![]);
 }
 
 async fn sessions_expire(s: Arc<dyn Storage>) {
@@ -678,30 +562,13 @@ async fn sessions_expire(s: Arc<dyn Storage>) {
     s.create_session("live", w.nino.id, at(10)).await.unwrap();
     s.create_session("old", w.giorgi.id, at(1)).await.unwrap();
 
-    assert_same(
-        &s.session_user("live", at(9)).await.unwrap(),
-        &Some(w.nino.clone()),
-    );
-    assert!(
-        s.session_user("live", at(10)).await.unwrap().is_none(),
-        "a session ends at its expiry instant"
-    );
-    assert!(
-        s.session_user("old", at(5)).await.unwrap().is_none(),
-        "an expired session is not found"
-    );
-    assert!(
-        s.session_user("never-issued", at(0))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_same(&s.session_user("live", at(9)).await.unwrap(), &Some(w.nino.clone()));
+    assert!(s.session_user("live", at(10)).await.unwrap().is_none(), "a session ends at its expiry instant");
+    assert!(s.session_user("old", at(5)).await.unwrap().is_none(), "an expired session is not found");
+    assert!(s.session_user("never-issued", at(0)).await.unwrap().is_none());
 
     s.delete_session("live").await.unwrap();
-    assert!(
-        s.session_user("live", at(0)).await.unwrap().is_none(),
-        "a deleted session is gone"
-    );
+    assert!(s.session_user("live", at(0)).await.unwrap().is_none(), "a deleted session is gone");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -709,47 +576,24 @@ async fn sessions_expire(s: Arc<dyn Storage>) {
 
 async fn a_report_is_stored_with_its_photos_and_events(s: Arc<dyn Storage>) {
     let w = World::seed(&*s).await;
-    let mut r = routed(
-        w.report(&w.nino, "cleaning", 41.7018, 44.7197, at(0)),
-        "tbilservice",
-        ReportStatus::Routed,
-        24,
-    );
+    let mut r = routed(w.report(&w.nino, "cleaning", 41.7018, 44.7197, at(0)), "tbilservice", ReportStatus::Routed, 24);
     r.hide_reporter_name = true;
     r.address = None;
-    let photos = vec![
-        photo(PhotoKind::Report, 1, at(0)),
-        photo(PhotoKind::Report, 2, at(0)),
-    ];
+    let photos = vec![photo(PhotoKind::Report, 1, at(0)), photo(PhotoKind::Report, 2, at(0))];
     let events = vec![submitted_event(&r), routed_event(&r)];
     let stored = s
-        .insert_report(&NewReport {
-            report: r.clone(),
-            photos: photos.clone(),
-            events: events.clone(),
-        })
+        .insert_report(&NewReport { report: r.clone(), photos: photos.clone(), events: events.clone() })
         .await
         .unwrap();
 
     assert!(stored.number > 0, "the database numbers reports");
     assert_eq!(stored.version, 1);
-    assert_same(
-        &stored,
-        &ReportRecord {
-            number: stored.number,
-            version: 1,
-            ..r.clone()
-        },
-    );
+    assert_same(&stored, &ReportRecord { number: stored.number, version: 1, ..r.clone() });
     assert_same(&s.report(r.id).await.unwrap(), &Some(stored.clone()));
     assert_same(&s.report_photos(r.id).await.unwrap(), &photos);
     assert_same(&s.report_events(r.id).await.unwrap(), &events);
 
-    let next = insert(
-        &*s,
-        w.report(&w.giorgi, "cleaning", 41.7018, 44.7197, at(1)),
-    )
-    .await;
+    let next = insert(&*s, w.report(&w.giorgi, "cleaning", 41.7018, 44.7197, at(1))).await;
     assert!(next.number > stored.number, "numbers grow");
     assert!(s.report(ReportId::new_v7()).await.unwrap().is_none());
 }
@@ -760,38 +604,20 @@ async fn a_report_id_is_taken_once(s: Arc<dyn Storage>) {
     let first = insert(&*s, r.clone()).await;
 
     let again = NewReport {
-        report: ReportRecord {
-            description: "a retry with other text".to_owned(),
-            ..r.clone()
-        },
+        report: ReportRecord { description: "a retry with other text".to_owned(), ..r.clone() },
         photos: vec![photo(PhotoKind::Report, 9, at(1))],
         events: vec![submitted_event(&r)],
     };
     let err = s.insert_report(&again).await.unwrap_err();
-    assert!(
-        matches!(err, StorageError::Conflict { field: "id" }),
-        "{err:?}"
-    );
+    assert!(matches!(err, StorageError::Conflict { field: "id" }), "{err:?}");
     assert_same(&s.report(r.id).await.unwrap(), &Some(first));
-    assert!(
-        s.report_photos(r.id).await.unwrap().is_empty(),
-        "the retry's photos were not stored"
-    );
-    assert_eq!(
-        s.report_events(r.id).await.unwrap().len(),
-        1,
-        "the retry's events were not stored"
-    );
+    assert!(s.report_photos(r.id).await.unwrap().is_empty(), "the retry's photos were not stored");
+    assert_eq!(s.report_events(r.id).await.unwrap().len(), 1, "the retry's events were not stored");
 }
 
 /// A report routed to Tbilservice and the change that assigns a crew and closes it with proof.
 async fn report_and_fix(s: &dyn Storage, w: &World) -> (ReportRecord, ReportChange) {
-    let r = routed(
-        w.report(&w.nino, "cleaning", 41.7018, 44.7197, at(0)),
-        "tbilservice",
-        ReportStatus::Routed,
-        24,
-    );
+    let r = routed(w.report(&w.nino, "cleaning", 41.7018, 44.7197, at(0)), "tbilservice", ReportStatus::Routed, 24);
     let stored = s
         .insert_report(&NewReport {
             report: r.clone(),
@@ -820,10 +646,7 @@ async fn report_and_fix(s: &dyn Storage, w: &World) -> (ReportRecord, ReportChan
             internal_note: None,
             data: json!({ "proof_photos": 2 }),
         },
-        photos: vec![
-            photo(PhotoKind::Proof, 2, at(5)),
-            photo(PhotoKind::Proof, 3, at(5)),
-        ],
+        photos: vec![photo(PhotoKind::Proof, 2, at(5)), photo(PhotoKind::Proof, 3, at(5))],
         notifications: vec![
             Notification {
                 kind: "status_changed".to_owned(),
@@ -852,13 +675,7 @@ async fn a_change_bumps_the_version_and_adds_proof(s: Arc<dyn Storage>) {
 
     let changed = s.apply_change(&change).await.unwrap();
     assert_eq!(changed.version, 2);
-    assert_same(
-        &changed,
-        &ReportRecord {
-            version: 2,
-            ..change.report.clone()
-        },
-    );
+    assert_same(&changed, &ReportRecord { version: 2, ..change.report.clone() });
     assert_same(&s.report(stored.id).await.unwrap(), &Some(changed.clone()));
 
     let events = s.report_events(stored.id).await.unwrap();
@@ -866,24 +683,12 @@ async fn a_change_bumps_the_version_and_adds_proof(s: Arc<dyn Storage>) {
     assert_same(&events[2], &change.event);
     let photos = s.report_photos(stored.id).await.unwrap();
     assert_same(&photos[1..], &change.photos[..]);
-    assert_eq!(
-        photos[0].kind,
-        PhotoKind::Report,
-        "proof photos come after the report's own"
-    );
+    assert_eq!(photos[0].kind, PhotoKind::Report, "proof photos come after the report's own");
 
     // The next change must name version 2.
     let reopen = ReportChange {
-        report: ReportRecord {
-            status: ReportStatus::Reopened,
-            closed_at: None,
-            ..changed.clone()
-        },
-        event: EventRecord {
-            action: "dispute".to_owned(),
-            to_status: ReportStatus::Reopened,
-            ..change.event.clone()
-        },
+        report: ReportRecord { status: ReportStatus::Reopened, closed_at: None, ..changed.clone() },
+        event: EventRecord { action: "dispute".to_owned(), to_status: ReportStatus::Reopened, ..change.event.clone() },
         photos: vec![],
         notifications: vec![],
     };
@@ -894,11 +699,7 @@ async fn a_stale_change_stores_nothing(s: Arc<dyn Storage>) {
     let w = World::seed(&*s).await;
     let (stored, change) = report_and_fix(&*s, &w).await;
     // Someone else changes the report first…
-    let first = ReportChange {
-        photos: vec![],
-        notifications: vec![],
-        ..change.clone()
-    };
+    let first = ReportChange { photos: vec![], notifications: vec![], ..change.clone() };
     let current = s.apply_change(&first).await.unwrap();
     let events_before = s.report_events(stored.id).await.unwrap().len();
     let photos_before = s.report_photos(stored.id).await.unwrap().len();
@@ -907,33 +708,31 @@ async fn a_stale_change_stores_nothing(s: Arc<dyn Storage>) {
     let err = s.apply_change(&change).await.unwrap_err();
     assert!(matches!(err, StorageError::Stale), "{err:?}");
     assert_same(&s.report(stored.id).await.unwrap(), &Some(current));
-    assert_eq!(
-        s.report_events(stored.id).await.unwrap().len(),
-        events_before,
-        "no event added"
-    );
-    assert_eq!(
-        s.report_photos(stored.id).await.unwrap().len(),
-        photos_before,
-        "no photo added"
-    );
-    assert!(
-        s.pending_notifications().await.unwrap().is_empty(),
-        "no notification queued"
-    );
+    assert_eq!(s.report_events(stored.id).await.unwrap().len(), events_before, "no event added");
+    assert_eq!(s.report_photos(stored.id).await.unwrap().len(), photos_before, "no photo added");
+    assert!(s.pending_notifications().await.unwrap().is_empty(), "no notification queued");
 
     // A change to a report that does not exist is stale too: there is no version to match.
-    let ghost = ReportChange {
-        report: ReportRecord {
-            id: ReportId::new_v7(),
-            ..change.report.clone()
-        },
-        ..change
+    let ghost = ReportChange { report: ReportRecord { id: ReportId::new_v7(), ..change.report.clone() }, ..change };
+    assert!(matches!(s.apply_change(&ghost).await, Err(StorageError::Stale)));
+}
+
+async fn of_two_simultaneous_changes_one_wins(s: Arc<dyn Storage>) {
+    let w = World::seed(&*s).await;
+    let (stored, fix) = report_and_fix(&*s, &w).await;
+    let hide = ReportChange {
+        report: ReportRecord { hidden: true, ..stored.clone() },
+        event: EventRecord { action: "hide".to_owned(), ..fix.event.clone() },
+        photos: vec![],
+        notifications: vec![],
     };
-    assert!(matches!(
-        s.apply_change(&ghost).await,
-        Err(StorageError::Stale)
-    ));
+    // Both name version 1; whichever commits second must find it moved.
+    let (a, b) = tokio::join!(s.apply_change(&fix), s.apply_change(&hide));
+    let stale = [&a, &b].iter().filter(|r| matches!(r, Err(StorageError::Stale))).count();
+    assert_eq!(stale, 1, "exactly one wins: {a:?} / {b:?}");
+    let winner = a.or(b).unwrap();
+    assert_same(&s.report(stored.id).await.unwrap(), &Some(winner));
+    assert_eq!(s.report_events(stored.id).await.unwrap().len(), 3, "one change's event only");
 }
 
 async fn a_change_queues_its_notifications(s: Arc<dyn Storage>) {
@@ -941,11 +740,7 @@ async fn a_change_queues_its_notifications(s: Arc<dyn Storage>) {
     assert!(s.pending_notifications().await.unwrap().is_empty());
     let (_, change) = report_and_fix(&*s, &w).await;
     s.apply_change(&change).await.unwrap();
-    assert_eq!(
-        s.pending_notifications().await.unwrap(),
-        change.notifications,
-        "both, oldest first"
-    );
+    assert_eq!(s.pending_notifications().await.unwrap(), change.notifications, "both, oldest first");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -953,312 +748,124 @@ async fn a_change_queues_its_notifications(s: Arc<dyn Storage>) {
 
 async fn query_by_bbox_includes_edges(s: Arc<dyn Storage>) {
     let d = Dataset::seed(&*s).await;
-    let bbox = |w, so, e, n| Some(BBox::new(w, so, e, n).unwrap());
+    let s = &*s;
     // Around Gldani: A and E.
-    assert_eq!(
-        d.matching(
-            &*s,
-            ReportQuery {
-                bbox: bbox(44.80, 41.79, 44.86, 41.82),
-                ..Default::default()
-            }
-        )
-        .await,
-        ["A", "E"]
-    );
+    assert_eq!(d.matching(s, |q| q.bbox = bbox(44.80, 41.79, 44.86, 41.82)).await, ["A", "E"]);
     // A sits exactly on the south-west corner: edges are inside.
-    assert_eq!(
-        d.matching(
-            &*s,
-            ReportQuery {
-                bbox: bbox(44.8291, 41.8027, 44.86, 41.82),
-                ..Default::default()
-            }
-        )
-        .await,
-        ["A", "E"]
-    );
-    // E lies a hair north of this box (closer than a spatial index's single-precision boxes
-    // can tell): it must still be left out.
-    assert_eq!(
-        d.matching(
-            &*s,
-            ReportQuery {
-                bbox: bbox(44.80, 41.79, 44.86, 41.81 - 1e-9),
-                ..Default::default()
-            }
-        )
-        .await,
-        ["A"]
-    );
-    // The whole city: everything.
-    assert_eq!(
-        d.matching(
-            &*s,
-            ReportQuery {
-                bbox: bbox(44.5, 41.5, 45.1, 41.9),
-                ..Default::default()
-            }
-        )
-        .await
-        .len(),
-        6
-    );
+    assert_eq!(d.matching(s, |q| q.bbox = bbox(44.8291, 41.8027, 44.86, 41.82)).await, ["A", "E"]);
+    // E lies a hair north of this box, closer than a spatial index's single-precision boxes
+    // can tell: it must still be left out.
+    assert_eq!(d.matching(s, |q| q.bbox = bbox(44.80, 41.79, 44.86, 41.81 - 1e-9)).await, ["A"]);
+    let city = d.matching(s, |q| q.bbox = bbox(44.5, 41.5, 45.1, 41.9)).await;
+    assert_eq!(city, ["A", "B", "C", "D", "E", "F"]);
 }
 
 async fn query_by_category_and_status(s: Arc<dyn Storage>) {
     let d = Dataset::seed(&*s).await;
-    let q = |cats: &[&str], statuses: &[ReportStatus]| ReportQuery {
-        categories: cats.iter().map(|c| category(c)).collect(),
-        statuses: statuses.to_vec(),
-        ..Default::default()
-    };
-    assert_eq!(d.matching(&*s, q(&["cleaning"], &[])).await, ["B", "E"]);
-    assert_eq!(
-        d.matching(&*s, q(&["cleaning", "street-lighting"], &[]))
-            .await,
-        ["A", "B", "E", "F"]
-    );
-    assert_eq!(
-        d.matching(&*s, q(&[], &[ReportStatus::Routed, ReportStatus::Reopened]))
-            .await,
-        ["A", "F"]
-    );
-    assert_eq!(
-        d.matching(&*s, q(&["street-lighting"], &[ReportStatus::Reopened]))
-            .await,
-        ["F"]
-    );
-    assert_eq!(
-        d.matching(&*s, q(&["park-benches"], &[ReportStatus::Fixed]))
-            .await,
-        Vec::<&str>::new()
-    );
+    let s = &*s;
+    let cats = |slugs: &[&str]| slugs.iter().map(|c| category(c)).collect::<Vec<_>>();
+    use ReportStatus::{Fixed, Reopened, Routed};
+    assert_eq!(d.matching(s, |q| q.categories = cats(&["cleaning"])).await, ["B", "E"]);
+    let lit_or_clean = d.matching(s, |q| q.categories = cats(&["cleaning", "street-lighting"]));
+    assert_eq!(lit_or_clean.await, ["A", "B", "E", "F"]);
+    assert_eq!(d.matching(s, |q| q.statuses = vec![Routed, Reopened]).await, ["A", "F"]);
+    let both = d.matching(s, |q| {
+        q.categories = cats(&["street-lighting"]);
+        q.statuses = vec![Reopened];
+    });
+    assert_eq!(both.await, ["F"]);
+    let none = d.matching(s, |q| {
+        q.categories = cats(&["park-benches"]);
+        q.statuses = vec![Fixed];
+    });
+    assert!(none.await.is_empty());
 }
 
 async fn query_by_date_range(s: Arc<dyn Storage>) {
     let d = Dataset::seed(&*s).await;
+    let s = &*s;
     // From is inclusive, to is exclusive.
-    let range = ReportQuery {
-        from: Some(at(1)),
-        to: Some(at(4)),
-        ..Default::default()
-    };
-    assert_eq!(d.matching(&*s, range).await, ["B", "C", "D"]);
-    assert_eq!(
-        d.matching(
-            &*s,
-            ReportQuery {
-                from: Some(at(4)),
-                ..Default::default()
-            }
-        )
-        .await,
-        ["E", "F"]
-    );
-    assert_eq!(
-        d.matching(
-            &*s,
-            ReportQuery {
-                to: Some(at(1)),
-                ..Default::default()
-            }
-        )
-        .await,
-        ["A"]
-    );
+    let range = d.matching(s, |q| {
+        q.from = Some(at(1));
+        q.to = Some(at(4));
+    });
+    assert_eq!(range.await, ["B", "C", "D"]);
+    assert_eq!(d.matching(s, |q| q.from = Some(at(4))).await, ["E", "F"]);
+    assert_eq!(d.matching(s, |q| q.to = Some(at(1))).await, ["A"]);
 }
 
 async fn query_by_district_body_crew_and_reporter(s: Arc<dyn Storage>) {
     let d = Dataset::seed(&*s).await;
-    let w = &d.world;
-    assert_eq!(
-        d.matching(
-            &*s,
-            ReportQuery {
-                district: Some(district_id("gldani")),
-                ..Default::default()
-            }
-        )
-        .await,
-        ["A", "E"]
-    );
-    assert_eq!(
-        d.matching(
-            &*s,
-            ReportQuery {
-                body: Some(body_id("tbilservice")),
-                ..Default::default()
-            }
-        )
-        .await,
-        ["B", "E"]
-    );
-    assert_eq!(
-        d.matching(
-            &*s,
-            ReportQuery {
-                crew: Some(w.crew_tbilservice.id),
-                ..Default::default()
-            }
-        )
-        .await,
-        ["B", "E"]
-    );
-    assert_eq!(
-        d.matching(
-            &*s,
-            ReportQuery {
-                crew: Some(w.crew_lighting.id),
-                ..Default::default()
-            }
-        )
-        .await,
-        ["F"]
-    );
-    assert_eq!(
-        d.matching(
-            &*s,
-            ReportQuery {
-                reporter: Some(w.giorgi.id),
-                ..Default::default()
-            }
-        )
-        .await,
-        ["B", "D"]
-    );
-    let narrow = ReportQuery {
-        body: Some(body_id("tbilservice")),
-        reporter: Some(w.nino.id),
-        district: Some(district_id("gldani")),
-        ..Default::default()
-    };
-    assert_eq!(d.matching(&*s, narrow).await, ["E"]);
+    let (s, w) = (&*s, &d.world);
+    assert_eq!(d.matching(s, |q| q.district = Some(district_id("gldani"))).await, ["A", "E"]);
+    assert_eq!(d.matching(s, |q| q.body = Some(body_id("tbilservice"))).await, ["B", "E"]);
+    assert_eq!(d.matching(s, |q| q.crew = Some(w.crew_tbilservice.id)).await, ["B", "E"]);
+    assert_eq!(d.matching(s, |q| q.crew = Some(w.crew_lighting.id)).await, ["F"]);
+    assert_eq!(d.matching(s, |q| q.reporter = Some(w.giorgi.id)).await, ["B", "D"]);
+    let narrow = d.matching(s, |q| {
+        q.body = Some(body_id("tbilservice"));
+        q.reporter = Some(w.nino.id);
+        q.district = Some(district_id("gldani"));
+    });
+    assert_eq!(narrow.await, ["E"]);
 }
 
 async fn query_overdue_and_public(s: Arc<dyn Storage>) {
     let d = Dataset::seed(&*s).await;
-    // C was flagged, but it is closed now.
-    assert_eq!(
-        d.matching(
-            &*s,
-            ReportQuery {
-                overdue_only: true,
-                ..Default::default()
-            }
-        )
-        .await,
-        ["B"]
-    );
-    assert_eq!(
-        d.matching(
-            &*s,
-            ReportQuery {
-                public_only: true,
-                ..Default::default()
-            }
-        )
-        .await,
-        ["A", "B", "C", "D", "F"]
-    );
-    let both = ReportQuery {
-        public_only: true,
-        categories: vec![category("cleaning")],
-        ..Default::default()
-    };
-    assert_eq!(d.matching(&*s, both).await, ["B"]);
+    let s = &*s;
+    // C was flagged too, but it is closed now.
+    assert_eq!(d.matching(s, |q| q.overdue_only = true).await, ["B"]);
+    let public = d.matching(s, |q| q.public_only = true).await;
+    assert_eq!(public, ["A", "B", "C", "D", "F"]);
+    let public_cleaning = d.matching(s, |q| {
+        q.public_only = true;
+        q.categories = vec![category("cleaning")];
+    });
+    assert_eq!(public_cleaning.await, ["B"]);
 }
 
 async fn query_pages_in_both_orders(s: Arc<dyn Storage>) {
     let d = Dataset::seed(&*s).await;
-    let page = |limit, offset, order_by_deadline| ReportQuery {
-        limit,
-        offset,
-        order_by_deadline,
-        ..Default::default()
+    let page = |limit, offset, order_by_deadline| {
+        let s = s.clone();
+        let q = ReportQuery { limit, offset, order_by_deadline, ..Default::default() };
+        async move { s.query_reports(&q).await.unwrap() }
     };
     // Newest first.
-    assert_eq!(
-        d.labels(&s.query_reports(&page(100, 0, false)).await.unwrap()),
-        ["F", "E", "D", "C", "B", "A"]
-    );
-    assert_eq!(
-        d.labels(&s.query_reports(&page(2, 1, false)).await.unwrap()),
-        ["E", "D"]
-    );
-    assert_eq!(
-        d.labels(&s.query_reports(&page(10, 5, false)).await.unwrap()),
-        ["A"]
-    );
-    assert!(
-        s.query_reports(&page(10, 6, false))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(d.labels(&page(100, 0, false).await), ["F", "E", "D", "C", "B", "A"]);
+    assert_eq!(d.labels(&page(2, 1, false).await), ["E", "D"]);
+    assert_eq!(d.labels(&page(10, 5, false).await), ["A"]);
+    assert!(page(10, 6, false).await.is_empty());
     // Oldest deadline first, reports without a deadline last.
-    assert_eq!(
-        d.labels(&s.query_reports(&page(100, 0, true)).await.unwrap()),
-        ["F", "E", "B", "A", "C", "D"]
-    );
-    assert_eq!(
-        d.labels(&s.query_reports(&page(3, 2, true)).await.unwrap()),
-        ["B", "A", "C"]
-    );
+    assert_eq!(d.labels(&page(100, 0, true).await), ["F", "E", "B", "A", "C", "D"]);
+    assert_eq!(d.labels(&page(3, 2, true).await), ["B", "A", "C"]);
     // Counting ignores paging.
-    assert_eq!(s.count_reports(&page(2, 1, false)).await.unwrap(), 6);
+    let paged = ReportQuery { limit: 2, offset: 1, ..Default::default() };
+    assert_eq!(s.count_reports(&paged).await.unwrap(), 6);
 }
 
 async fn clusters_add_up_to_the_count(s: Arc<dyn Storage>) {
     Dataset::seed(&*s).await;
-    let total = |clusters: &[Cluster]| clusters.iter().map(|c| c.count).sum::<u64>();
     for q in [
-        ReportQuery::default(),
-        ReportQuery {
-            public_only: true,
-            ..Default::default()
-        },
-        ReportQuery {
-            categories: vec![category("street-lighting")],
-            ..Default::default()
-        },
-        ReportQuery {
-            bbox: Some(BBox::new(44.80, 41.79, 44.86, 41.82).unwrap()),
-            ..Default::default()
-        },
+        query(|_| {}),
+        query(|q| q.public_only = true),
+        query(|q| q.categories = vec![category("street-lighting")]),
+        query(|q| q.bbox = bbox(44.80, 41.79, 44.86, 41.82)),
     ] {
         let clusters = s.cluster_reports(&q, 0.05).await.unwrap();
-        assert_eq!(
-            total(&clusters),
-            s.count_reports(&q).await.unwrap(),
-            "{q:?}"
-        );
+        let total: u64 = clusters.iter().map(|c| c.count).sum();
+        assert_eq!(total, s.count_reports(&q).await.unwrap(), "{q:?}");
     }
 
     // A and E share a 0.05° cell; the cluster sits at their mean.
-    let gldani = ReportQuery {
-        district: Some(district_id("gldani")),
-        ..Default::default()
-    };
+    let gldani = query(|q| q.district = Some(district_id("gldani")));
     let clusters = s.cluster_reports(&gldani, 0.05).await.unwrap();
     assert_eq!(clusters.len(), 1, "{clusters:?}");
     assert_eq!(clusters[0].count, 2);
-    assert!(
-        (clusters[0].lat - (41.8027 + 41.81) / 2.0).abs() < 1e-9,
-        "{clusters:?}"
-    );
-    assert!(
-        (clusters[0].lon - (44.8291 + 44.84) / 2.0).abs() < 1e-9,
-        "{clusters:?}"
-    );
-    // At a fine grid every report is its own cluster.
-    assert_eq!(
-        s.cluster_reports(&ReportQuery::default(), 0.001)
-            .await
-            .unwrap()
-            .len(),
-        6
-    );
+    assert!((clusters[0].lat - (41.8027 + 41.81) / 2.0).abs() < 1e-9, "{clusters:?}");
+    assert!((clusters[0].lon - (44.8291 + 44.84) / 2.0).abs() < 1e-9, "{clusters:?}");
+    // On a fine grid every report is its own cluster.
+    assert_eq!(s.cluster_reports(&query(|_| {}), 0.001).await.unwrap().len(), 6);
 }
 
 async fn overdue_candidates_are_open_unflagged_and_past_deadline(s: Arc<dyn Storage>) {
@@ -1266,23 +873,11 @@ async fn overdue_candidates_are_open_unflagged_and_past_deadline(s: Arc<dyn Stor
     // At(48): A's deadline (72) is ahead, B is already flagged, C is closed, D has no deadline;
     // F (deadline 6) and E (deadline 16) are due, oldest deadline first. E is hidden but still
     // a body's work.
-    assert_eq!(
-        d.labels(&s.overdue_candidates(at(48), 10).await.unwrap()),
-        ["F", "E"]
-    );
-    assert_eq!(
-        d.labels(&s.overdue_candidates(at(48), 1).await.unwrap()),
-        ["F"]
-    );
+    assert_eq!(d.labels(&s.overdue_candidates(at(48), 10).await.unwrap()), ["F", "E"]);
+    assert_eq!(d.labels(&s.overdue_candidates(at(48), 1).await.unwrap()), ["F"]);
     // The deadline instant itself is not yet past it.
-    assert_eq!(
-        d.labels(&s.overdue_candidates(at(6), 10).await.unwrap()),
-        Vec::<&str>::new()
-    );
-    assert_eq!(
-        d.labels(&s.overdue_candidates(at(100), 10).await.unwrap()),
-        ["F", "E", "A"]
-    );
+    assert_eq!(d.labels(&s.overdue_candidates(at(6), 10).await.unwrap()), Vec::<&str>::new());
+    assert_eq!(d.labels(&s.overdue_candidates(at(100), 10).await.unwrap()), ["F", "E", "A"]);
 }
 
 async fn stats_rows_cover_routed_public_reports(s: Arc<dyn Storage>) {
@@ -1299,38 +894,10 @@ async fn stats_rows_cover_routed_public_reports(s: Arc<dyn Storage>) {
     };
     // D has no body yet, E is hidden.
     let expected = vec![
-        row(
-            "city-hall-infrastructure",
-            "street-lighting",
-            ReportStatus::Routed,
-            0,
-            72,
-            None,
-        ),
-        row(
-            "tbilservice",
-            "cleaning",
-            ReportStatus::InProgress,
-            1,
-            25,
-            None,
-        ),
-        row(
-            "city-hall-environment",
-            "trees-greenery",
-            ReportStatus::Fixed,
-            2,
-            242,
-            Some(40),
-        ),
-        row(
-            "city-hall-infrastructure",
-            "street-lighting",
-            ReportStatus::Reopened,
-            5,
-            6,
-            None,
-        ),
+        row("city-hall-infrastructure", "street-lighting", ReportStatus::Routed, 0, 72, None),
+        row("tbilservice", "cleaning", ReportStatus::InProgress, 1, 25, None),
+        row("city-hall-environment", "trees-greenery", ReportStatus::Fixed, 2, 242, Some(40)),
+        row("city-hall-infrastructure", "street-lighting", ReportStatus::Reopened, 5, 6, None),
     ];
     assert_same(&rows, &expected);
 }

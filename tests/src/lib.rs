@@ -181,7 +181,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// [`spawn_app`] with settings adjusted by `adjust` (e.g. a small photo size limit).
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let database = backend::open(backend, dir.path()).await.unwrap_or_else(|e| panic!("opening a {backend:?} test database: {e:#}"));
+    let database = backend::open(backend, dir.path())
+        .await
+        .unwrap_or_else(|e| panic!("opening a {backend:?} test database: {e:#}"));
     let media_dir = dir.path().join("media");
     let mut settings = Settings {
         bind: "127.0.0.1:0".into(),
@@ -315,7 +317,7 @@ impl TestApp {
 
     /// Submits raw bytes as the `report` part (for malformed JSON).
     pub async fn submit_raw(&self, token: &str, report: Vec<u8>, photos: &[Vec<u8>]) -> Reply {
-        let form = with_photos(Form::new().part("report", json_part(report)), photos);
+        let form = multipart_form(Some(("report", report)), photos);
         self.send(self.request(Method::POST, "/api/reports", Some(token)).multipart(form)).await
     }
 
@@ -341,11 +343,7 @@ impl TestApp {
 
     /// Closes a ticket with an `action` JSON part (public and internal notes).
     pub async fn close_with(&self, token: &str, id: &str, notes: Option<&Value>, photos: &[Vec<u8>]) -> Reply {
-        let mut form = Form::new();
-        if let Some(notes) = notes {
-            form = form.part("action", json_part(notes.to_string().into_bytes()));
-        }
-        let form = with_photos(form, photos);
+        let form = multipart_form(notes.map(|n| ("action", n.to_string().into_bytes())), photos);
         let path = format!("/api/crew/tickets/{id}/close");
         self.send(self.request(Method::POST, &path, Some(token)).multipart(form)).await
     }
@@ -398,13 +396,18 @@ impl TestApp {
     }
 }
 
-fn json_part(bytes: Vec<u8>) -> Part {
-    Part::bytes(bytes).mime_str("application/json").expect("a valid MIME type")
-}
-
-fn with_photos(mut form: Form, photos: &[Vec<u8>]) -> Form {
+/// A multipart form as the phone app sends it: an optional JSON part (`report` for submissions,
+/// `action` for closing notes), then one `photo` part per photo.
+pub fn multipart_form(json: Option<(&'static str, Vec<u8>)>, photos: &[Vec<u8>]) -> Form {
+    let mut form = Form::new();
+    if let Some((name, bytes)) = json {
+        form = form.part(name, Part::bytes(bytes).mime_str("application/json").expect("a valid MIME type"));
+    }
     for (i, photo) in photos.iter().enumerate() {
-        let part = Part::bytes(photo.clone()).file_name(format!("photo{i}.jpg")).mime_str("image/jpeg").expect("a valid MIME type");
+        let part = Part::bytes(photo.clone())
+            .file_name(format!("photo{i}.jpg"))
+            .mime_str("image/jpeg")
+            .expect("a valid MIME type");
         form = form.part("photo", part);
     }
     form

@@ -16,6 +16,8 @@ smartmap_tests::scenarios!(
     a_report_is_closed_as_a_duplicate_or_with_no_action_and_a_reason,
     a_body_that_is_not_responsible_sends_the_report_on_with_a_fresh_deadline,
     a_retried_submission_is_stored_once,
+    a_retry_racing_the_first_submission_is_stored_once,
+    staff_acting_at_the_same_moment_move_the_report_once,
     staff_see_who_reported_unless_the_reporter_hid_their_name,
 );
 
@@ -30,7 +32,12 @@ fn assert_anonymous(text: &str, who: &Account, context: &str) {
 
 /// The `action` of each timeline entry, in order.
 fn timeline_actions(report: &Value) -> Vec<String> {
-    report["timeline"].as_array().expect("a timeline").iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
+    report["timeline"]
+        .as_array()
+        .expect("a timeline")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Entries are in time order.
@@ -135,7 +142,8 @@ async fn a_bench_report_goes_from_submission_to_fixed_to_reopened(backend: Backe
     let templates = app.get("/api/staff/templates?category=park-benches", Some(&cast.staff.token)).await.expect(200);
     assert!(templates["items"].as_array().unwrap().iter().any(|t| t["id"] == "bench-this-week"), "{templates}");
     app.advance(chrono::Duration::hours(1));
-    let responded = app.act_ok(&cast.staff.token, &id, &json!({ "action": "respond", "template": "bench-this-week" })).await;
+    let responded =
+        app.act_ok(&cast.staff.token, &id, &json!({ "action": "respond", "template": "bench-this-week" })).await;
     assert_eq!(responded["status"], "in_progress", "a response does not move the report");
 
     // The crew sees the ticket and closes it on Thursday with a proof photo.
@@ -180,17 +188,26 @@ async fn a_bench_report_goes_from_submission_to_fixed_to_reopened(backend: Backe
     let public = app.public_report(&id).await;
     assert_eq!(public["status"], "reopened");
     let last = public["timeline"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!((last["action"].as_str(), last["public_note"].as_str()), (Some("dispute"), Some("The bench is still broken.")));
+    assert_eq!(
+        (last["action"].as_str(), last["public_note"].as_str()),
+        (Some("dispute"), Some("The bench is still broken."))
+    );
     assert_eq!(last["actor_role"], "resident");
     assert_anonymous(&public.to_string(), &cast.resident, "the public detail of a disputed report");
     let queue = app.get("/api/staff/queue", Some(&cast.staff.token)).await.expect(200);
-    assert!(queue["items"].as_array().unwrap().iter().any(|r| r["id"] == id.as_str()), "reopened work is back in the queue");
+    assert!(
+        queue["items"].as_array().unwrap().iter().any(|r| r["id"] == id.as_str()),
+        "reopened work is back in the queue"
+    );
 }
 
 async fn a_late_dispute_is_refused_and_changes_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
     let cast = gldani_cast(&app).await;
-    let id = app.submit_ok(&cast.resident.token, &bench_report("A bench is missing."), &[photo(4)]).await["id"].as_str().unwrap().to_owned();
+    let id = app.submit_ok(&cast.resident.token, &bench_report("A bench is missing."), &[photo(4)]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.start_work(&cast.staff, &id, &cast.crew).await;
     app.clock.set(tbilisi(2026, 3, 11, 15, 0));
     app.close(&cast.crew.token, &id, &[photo(5)]).await.expect(200);
@@ -207,7 +224,9 @@ async fn a_late_dispute_is_refused_and_changes_nothing(backend: Backend) {
 async fn a_report_is_closed_as_a_duplicate_or_with_no_action_and_a_reason(backend: Backend) {
     let app = spawn_app(backend).await;
     let cast = gldani_cast(&app).await;
-    let submit = |d: &'static str| async { app.submit_ok(&cast.resident.token, &bench_report(d), &[]).await["id"].as_str().unwrap().to_owned() };
+    let submit = |d: &'static str| async {
+        app.submit_ok(&cast.resident.token, &bench_report(d), &[]).await["id"].as_str().unwrap().to_owned()
+    };
     let original = submit("The bench by the school is broken.").await;
     let copy = submit("Broken bench near the school.").await;
     let unfixable = submit("Please put a bench in my yard.").await;
@@ -228,7 +247,9 @@ async fn a_report_is_closed_as_a_duplicate_or_with_no_action_and_a_reason(backen
         .expect_field_error(422, "original", "self_duplicate");
 
     // "No action" needs a reason the public can read.
-    app.act(&cast.staff.token, &unfixable, &json!({ "action": "no_action" })).await.expect_field_error(422, "reason", "invalid_value");
+    app.act(&cast.staff.token, &unfixable, &json!({ "action": "no_action" }))
+        .await
+        .expect_field_error(422, "reason", "required");
     app.act(&cast.staff.token, &unfixable, &json!({ "action": "no_action", "reason": "   " }))
         .await
         .expect_field_error(422, "reason", "reason_required");
@@ -245,8 +266,13 @@ async fn a_body_that_is_not_responsible_sends_the_report_on_with_a_fresh_deadlin
     let app = spawn_app(backend).await;
     let cast = gldani_cast(&app).await;
     let tbilservice = app.make_user(Role::DepartmentStaff, None, Some("tbilservice")).await;
-    let id = app.submit_ok(&cast.resident.token, &bench_report("The bench in the park is broken."), &[]).await["id"].as_str().unwrap().to_owned();
-    assert!(app.get("/api/staff/queue", Some(&tbilservice.token)).await.expect(200)["items"].as_array().unwrap().is_empty());
+    let id = app.submit_ok(&cast.resident.token, &bench_report("The bench in the park is broken."), &[]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        app.get("/api/staff/queue", Some(&tbilservice.token)).await.expect(200)["items"].as_array().unwrap().is_empty()
+    );
 
     // Thursday: Gldani says the park is Tbilservice's.
     app.clock.set(tbilisi(2026, 3, 12, 10, 0));
@@ -286,7 +312,10 @@ async fn a_retried_submission_is_stored_once(backend: Backend) {
 
     // The phone lost the answer and sends the very same thing again.
     let again = app.submit(&resident.token, &report, &[photo(6)]).await.expect(200);
-    assert_eq!((&again["id"], &again["number"], &again["deadline"]), (&first["id"], &first["number"], &first["deadline"]));
+    assert_eq!(
+        (&again["id"], &again["number"], &again["deadline"]),
+        (&first["id"], &first["number"], &first["deadline"])
+    );
     assert_eq!(again["photos"].as_array().unwrap().len(), 1);
     assert_eq!(app.my_report_count(&resident.token).await, 1);
     assert_eq!(app.counts().await, stored, "a retry stores nothing new");
@@ -307,7 +336,10 @@ async fn a_retried_submission_is_stored_once(backend: Backend) {
 async fn staff_see_who_reported_unless_the_reporter_hid_their_name(backend: Backend) {
     let app = spawn_app(backend).await;
     let cast = gldani_cast(&app).await;
-    let named = app.submit_ok(&cast.resident.token, &bench_report("Broken bench."), &[]).await["id"].as_str().unwrap().to_owned();
+    let named = app.submit_ok(&cast.resident.token, &bench_report("Broken bench."), &[]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut hidden = bench_report("Another broken bench.");
     hidden["hide_name"] = json!(true);
     let hidden = app.submit_ok(&cast.resident.token, &hidden, &[]).await["id"].as_str().unwrap().to_owned();
@@ -318,4 +350,43 @@ async fn staff_see_who_reported_unless_the_reporter_hid_their_name(backend: Back
     assert_eq!(view["reporter"]["hidden"], true);
     assert!(!view.to_string().contains(&cast.resident.display_name), "hidden name shown to staff: {view}");
     assert_eq!(app.public_report(&named).await.get("reporter"), None, "the public view has no reporter at all");
+}
+
+async fn a_retry_racing_the_first_submission_is_stored_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let resident = app.make_user(Role::Resident, None, None).await;
+    let mut report = bench_report("The bench is gone.");
+    report["id"] = json!(uuid::Uuid::now_v7());
+    // A flaky connection: the phone resends before the first attempt was answered.
+    let photos = [photo(8)];
+    let attempts = (0..3).map(|_| app.submit(&resident.token, &report, &photos));
+    let mut statuses: Vec<u16> = futures::future::join_all(attempts).await.iter().map(|r| r.status).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 201], "one acceptance, the rest replays");
+    assert_eq!(app.my_report_count(&resident.token).await, 1);
+    let rows = app.counts().await.rows;
+    assert_eq!(rows[0], ("reports", 1));
+    assert_eq!(rows[1], ("report_photos", 1));
+    assert_eq!(rows[2], ("report_events", 2));
+}
+
+async fn staff_acting_at_the_same_moment_move_the_report_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cast = gldani_cast(&app).await;
+    let id = app.submit_ok(&cast.resident.token, &bench_report("Broken bench."), &[]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Two staff members (and the admin, twice) press "acknowledge" at once.
+    let ack = json!({ "action": "acknowledge" });
+    let acks = [&cast.staff, &cast.admin, &cast.staff, &cast.admin].map(|who| app.act(&who.token, &id, &ack));
+    let replies = futures::future::join_all(acks).await;
+    let won: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(won.len(), 1, "exactly one acknowledgement: {:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    for lost in replies.iter().filter(|r| r.status != 200) {
+        let problem = lost.expect_problem(409, lost.json()["code"].as_str().unwrap_or_default());
+        assert!(matches!(problem["code"].as_str(), Some("illegal_transition" | "changed_meanwhile")), "{problem}");
+    }
+    let public = app.public_report(&id).await;
+    assert_eq!(timeline_actions(&public), ["submit", "route", "acknowledge"]);
 }

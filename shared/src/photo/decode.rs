@@ -22,11 +22,7 @@ pub(super) struct Decoded {
 }
 
 /// Decodes a file whose header has passed the size checks.
-pub(super) fn decode(
-    bytes: &[u8],
-    header: Header,
-    limits: &PhotoLimits,
-) -> Result<Decoded, PhotoError> {
+pub(super) fn decode(bytes: &[u8], header: Header, limits: &PhotoLimits) -> Result<Decoded, PhotoError> {
     match header.format {
         Format::Jpeg => decode_jpeg(bytes, limits),
         Format::Png => decode_with_image(bytes, ImageFormat::Png, limits),
@@ -55,18 +51,12 @@ fn decode_jpeg(bytes: &[u8], limits: &PhotoLimits) -> Result<Decoded, PhotoError
     let info = decoder.info().ok_or_else(|| corrupt("no frame header"))?;
     let (width, height) = (u32::from(info.width), u32::from(info.height));
 
-    let orientation = decoder
-        .exif_data()
-        .and_then(Orientation::from_exif_chunk)
-        .unwrap_or(Orientation::NoTransforms);
+    let orientation = decoder.exif_data().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
 
     let pixel_count = info.width as usize * info.height as usize;
     let expected = pixel_count * info.pixel_format.pixel_bytes();
     if pixels.len() != expected {
-        return Err(corrupt(format!(
-            "decoded {} bytes, expected {expected}",
-            pixels.len()
-        )));
+        return Err(corrupt(format!("decoded {} bytes, expected {expected}", pixels.len())));
     }
     let rgb = match info.pixel_format {
         PixelFormat::RGB24 => pixels,
@@ -94,11 +84,7 @@ fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
 }
 
 /// PNG and WebP through `image`, with its own limits as a second line of defence.
-fn decode_with_image(
-    bytes: &[u8],
-    format: ImageFormat,
-    limits: &PhotoLimits,
-) -> Result<Decoded, PhotoError> {
+fn decode_with_image(bytes: &[u8], format: ImageFormat, limits: &PhotoLimits) -> Result<Decoded, PhotoError> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut image_limits = image::Limits::default();
     image_limits.max_image_width = Some(limits.max_dimension);
@@ -111,10 +97,7 @@ fn decode_with_image(
     // A broken EXIF chunk is no reason to refuse a photo: show it as stored.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
-    Ok(Decoded {
-        image: flatten_onto_white(image),
-        orientation,
-    })
+    Ok(Decoded { image: flatten_onto_white(image), orientation })
 }
 
 /// JPEG has no alpha: transparent areas become white (what a viewer shows them on), not the

@@ -50,15 +50,9 @@ pub(super) fn read(bytes: &[u8]) -> Result<Header, PhotoError> {
     }
     .ok_or_else(|| PhotoError::Corrupt(format!("unreadable {format:?} header")))?;
     if width == 0 || height == 0 {
-        return Err(PhotoError::Corrupt(format!(
-            "{format:?} header claims {width}×{height}"
-        )));
+        return Err(PhotoError::Corrupt(format!("{format:?} header claims {width}×{height}")));
     }
-    Ok(Header {
-        format,
-        width,
-        height,
-    })
+    Ok(Header { format, width, height })
 }
 
 fn be16(bytes: &[u8], at: usize) -> Option<u32> {

@@ -143,26 +143,15 @@ pub enum PhotoError {
 /// file costs almost nothing to refuse. The outputs carry no metadata of any kind.
 pub fn prepare_photo(bytes: &[u8], limits: &PhotoLimits) -> Result<PreparedPhoto, PhotoError> {
     if bytes.len() > limits.max_bytes {
-        return Err(PhotoError::TooLarge {
-            bytes: bytes.len(),
-            max: limits.max_bytes,
-        });
+        return Err(PhotoError::TooLarge { bytes: bytes.len(), max: limits.max_bytes });
     }
     let header = header::read(bytes)?;
     let (width, height) = (header.width, header.height);
     if u64::from(width) * u64::from(height) > limits.max_pixels {
-        return Err(PhotoError::TooManyPixels {
-            width,
-            height,
-            max_pixels: limits.max_pixels,
-        });
+        return Err(PhotoError::TooManyPixels { width, height, max_pixels: limits.max_pixels });
     }
     if width.max(height) > limits.max_dimension {
-        return Err(PhotoError::DimensionTooLarge {
-            width,
-            height,
-            max_dimension: limits.max_dimension,
-        });
+        return Err(PhotoError::DimensionTooLarge { width, height, max_dimension: limits.max_dimension });
     }
 
     // The decoders are fuzzed but parse hostile input; should one still panic, that is one bad

@@ -13,8 +13,7 @@ pub(super) fn fit_within(width: u32, height: u32, long_edge: u32) -> (u32, u32) 
         return (width, height);
     }
     let scale = |side: u32| {
-        let scaled =
-            (u64::from(side) * u64::from(long_edge) + u64::from(long) / 2) / u64::from(long);
+        let scaled = (u64::from(side) * u64::from(long_edge) + u64::from(long) / 2) / u64::from(long);
         (scaled as u32).clamp(1, long_edge)
     };
     (scale(width), scale(height))
@@ -32,19 +31,12 @@ pub(super) fn shrink_to_fit(image: &RgbImage, long_edge: u32) -> Option<RgbImage
 
 /// Resamples `image` to exactly `width`×`height`.
 pub(super) fn shrink(image: &RgbImage, width: u32, height: u32) -> RgbImage {
-    let src = ImageRef::new(
-        image.width(),
-        image.height(),
-        image.as_raw(),
-        PixelType::U8x3,
-    )
-    .expect("an RgbImage's buffer is exactly width × height × 3");
+    let src = ImageRef::new(image.width(), image.height(), image.as_raw(), PixelType::U8x3)
+        .expect("an RgbImage's buffer is exactly width × height × 3");
     let mut dst = Image::new(width, height, PixelType::U8x3);
     // Lanczos3: the sharpest of the standard downscaling filters without visible ringing on
     // photos; libvips' thumbnail uses the same kernel.
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
-    Resizer::new()
-        .resize(&src, &mut dst, &options)
-        .expect("source and destination are both U8x3 and non-empty");
+    Resizer::new().resize(&src, &mut dst, &options).expect("source and destination are both U8x3 and non-empty");
     RgbImage::from_raw(width, height, dst.into_vec()).expect("buffer sized by fast_image_resize")
 }

@@ -13,17 +13,12 @@ fn prepare(bytes: &[u8]) -> Result<PreparedPhoto, PhotoError> {
 }
 
 fn decode_output(jpeg: &[u8]) -> RgbImage {
-    image::load_from_memory_with_format(jpeg, ImageFormat::Jpeg)
-        .unwrap()
-        .to_rgb8()
+    image::load_from_memory_with_format(jpeg, ImageFormat::Jpeg).unwrap().to_rgb8()
 }
 
 /// Within a JPEG round trip of a flat colour.
 fn close_to(actual: [u8; 3], expected: [u8; 3]) -> bool {
-    actual
-        .iter()
-        .zip(expected)
-        .all(|(&a, e)| a.abs_diff(e) <= 40)
+    actual.iter().zip(expected).all(|(&a, e)| a.abs_diff(e) <= 40)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -48,10 +43,7 @@ fn assert_bare_baseline(jpeg: &[u8]) {
 fn a_phone_photo_loses_its_gps_and_is_turned_upright() {
     let stored = marked_corners_jpeg(64, 32);
     let upload = with_segment(&stored, 0xE1, &exif_app1(6));
-    assert!(
-        contains(&upload, b"GPS") && contains(&upload, b"Exif\0\0"),
-        "fixture has EXIF+GPS"
-    );
+    assert!(contains(&upload, b"GPS") && contains(&upload, b"Exif\0\0"), "fixture has EXIF+GPS");
 
     let photo = prepare(&upload).unwrap();
 
@@ -80,11 +72,7 @@ fn every_kind_of_metadata_is_dropped() {
     for output in [&photo.full, &photo.thumb] {
         assert_bare_baseline(output);
         for leak in [&b"Nino"[..], b"ICC_PROFILE", b"xmpmeta", b"Exif", b"GPS"] {
-            assert!(
-                !contains(output, leak),
-                "{} survived",
-                String::from_utf8_lossy(leak)
-            );
+            assert!(!contains(output, leak), "{} survived", String::from_utf8_lossy(leak));
         }
     }
 }
@@ -117,11 +105,7 @@ fn each_of_the_eight_orientations_puts_the_corners_where_a_viewer_would() {
         let photo = prepare(&upload).unwrap();
         let shown = decode_output(&photo.full);
         let (w, h) = shown.dimensions();
-        assert_eq!(
-            (w, h),
-            if orientation >= 5 { (32, 64) } else { (64, 32) },
-            "{orientation}"
-        );
+        assert_eq!((w, h), if orientation >= 5 { (32, 64) } else { (64, 32) }, "{orientation}");
 
         let at = |corner: Corner| {
             let (x, y) = match corner {
@@ -151,9 +135,8 @@ fn each_of_the_eight_orientations_puts_the_corners_where_a_viewer_would() {
 
 #[test]
 fn a_12_megapixel_photo_becomes_2048_wide_with_a_400_wide_thumbnail() {
-    let upload = jpeg(4000, 3000, |x, y| {
-        [(x / 16) as u8, (y / 12) as u8, ((x + y) / 28) as u8]
-    });
+    // Y 128, Cb 90, Cr 200: a brick red, (229, 90, 61) in RGB.
+    let upload = flat_jpeg(4000, 3000, &[128, 90, 200], None);
 
     let photo = prepare(&upload).unwrap();
 
@@ -161,12 +144,13 @@ fn a_12_megapixel_photo_becomes_2048_wide_with_a_400_wide_thumbnail() {
     assert_eq!((photo.thumb_width, photo.thumb_height), (400, 300));
     assert_eq!(decode_output(&photo.full).dimensions(), (2048, 1536));
     assert_eq!(decode_output(&photo.thumb).dimensions(), (400, 300));
-    assert!(photo.full.len() < upload.len());
+    let thumb = decode_output(&photo.thumb);
+    assert!(close_to(thumb.get_pixel(200, 150).0, [229, 90, 61]), "{:?}", thumb.get_pixel(200, 150));
 }
 
 #[test]
 fn a_portrait_photo_keeps_its_long_edge_vertical() {
-    let upload = jpeg(1500, 3000, |_, y| [(y / 12) as u8, 80, 160]);
+    let upload = flat_jpeg(1500, 3000, &[128, 90, 200], None);
 
     let photo = prepare(&upload).unwrap();
 
@@ -177,10 +161,7 @@ fn a_portrait_photo_keeps_its_long_edge_vertical() {
 #[test]
 fn a_small_photo_is_never_enlarged() {
     let tiny = prepare(&jpeg(300, 200, |_, _| BLUE)).unwrap();
-    assert_eq!(
-        (tiny.width, tiny.height, tiny.thumb_width, tiny.thumb_height),
-        (300, 200, 300, 200)
-    );
+    assert_eq!((tiny.width, tiny.height, tiny.thumb_width, tiny.thumb_height), (300, 200, 300, 200));
 
     let medium = prepare(&jpeg(640, 480, |_, _| BLUE)).unwrap();
     assert_eq!((medium.width, medium.height), (640, 480));
@@ -189,17 +170,11 @@ fn a_small_photo_is_never_enlarged() {
 
 #[test]
 fn a_jpeg_is_shrunk_while_decoding_never_below_the_target() {
-    let bytes = jpeg(1600, 1200, |x, _| [(x / 7) as u8, 0, 0]);
+    let bytes = flat_jpeg(1600, 1200, &[128, 90, 200], None);
     let header = header::read(&bytes).unwrap();
     let decoded_at = |long_edge| {
-        let limits = PhotoLimits {
-            long_edge,
-            ..PhotoLimits::default()
-        };
-        decode::decode(&bytes, header, &limits)
-            .unwrap()
-            .image
-            .dimensions()
+        let limits = PhotoLimits { long_edge, ..PhotoLimits::default() };
+        decode::decode(&bytes, header, &limits).unwrap().image.dimensions()
     };
 
     assert_eq!(decoded_at(200), (200, 150), "1/8");
@@ -211,28 +186,14 @@ fn a_jpeg_is_shrunk_while_decoding_never_below_the_target() {
 #[test]
 fn a_screenshot_with_transparency_is_flattened_onto_white() {
     // Left half fully transparent (black underneath), right half opaque blue.
-    let upload = png_rgba(100, 50, |x, _| {
-        if x < 50 {
-            [0, 0, 0, 0]
-        } else {
-            [0, 0, 255, 255]
-        }
-    });
+    let upload = png_rgba(100, 50, |x, _| if x < 50 { [0, 0, 0, 0] } else { [0, 0, 255, 255] });
 
     let photo = prepare(&upload).unwrap();
 
     let shown = decode_output(&photo.full);
     assert_eq!(shown.dimensions(), (100, 50));
-    assert!(
-        close_to(shown.get_pixel(10, 25).0, WHITE),
-        "{:?}",
-        shown.get_pixel(10, 25)
-    );
-    assert!(
-        close_to(shown.get_pixel(90, 25).0, BLUE),
-        "{:?}",
-        shown.get_pixel(90, 25)
-    );
+    assert!(close_to(shown.get_pixel(10, 25).0, WHITE), "{:?}", shown.get_pixel(10, 25));
+    assert!(close_to(shown.get_pixel(90, 25).0, BLUE), "{:?}", shown.get_pixel(90, 25));
 }
 
 #[test]
@@ -260,68 +221,42 @@ fn a_grayscale_jpeg_comes_out_as_rgb() {
 #[test]
 fn a_cmyk_jpeg_from_a_print_workflow_comes_out_in_the_right_colour() {
     // Adobe stores CMYK inverted: full magenta and yellow ink, no cyan or black, is red.
-    let upload = flat_jpeg(&[255, 0, 0, 255], Some(0));
+    let upload = flat_jpeg(8, 8, &[255, 0, 0, 255], Some(0));
 
     let photo = prepare(&upload).unwrap();
 
     let shown = decode_output(&photo.full);
     assert_eq!(shown.dimensions(), (8, 8));
-    assert!(
-        close_to(shown.get_pixel(4, 4).0, RED),
-        "{:?}",
-        shown.get_pixel(4, 4)
-    );
+    assert!(close_to(shown.get_pixel(4, 4).0, RED), "{:?}", shown.get_pixel(4, 4));
 }
 
 #[test]
 fn a_text_or_html_file_is_not_an_image() {
     let html = b"<!DOCTYPE html><html><body><img src=x onerror=alert(1)></body></html>";
-    for upload in [
-        &b"just some text, named photo.jpg"[..],
-        html,
-        b"GIF89a\x01\x00\x01\x00",
-        b"",
-    ] {
+    for upload in [&b"just some text, named photo.jpg"[..], html, b"GIF89a\x01\x00\x01\x00", b""] {
         assert_eq!(prepare(upload), Err(PhotoError::NotAnImage));
     }
 }
 
 #[test]
 fn a_truncated_jpeg_is_refused_as_corrupt() {
-    let whole = jpeg(256, 256, |x, y| {
-        [(x * 7 + y * 3) as u8, (x ^ y) as u8, (x * y) as u8]
-    });
+    let whole = jpeg(256, 256, |x, y| [(x * 7 + y * 3) as u8, (x ^ y) as u8, (x * y) as u8]);
 
     for cut in [4, 40, whole.len() / 2] {
         let result = prepare(&whole[..cut]);
-        assert!(
-            matches!(result, Err(PhotoError::Corrupt(_))),
-            "cut at {cut}: {result:?}"
-        );
+        assert!(matches!(result, Err(PhotoError::Corrupt(_))), "cut at {cut}: {result:?}");
     }
 }
 
 #[test]
 fn an_upload_over_the_byte_limit_is_refused_before_anything_else() {
-    let limits = PhotoLimits {
-        max_bytes: 1000,
-        ..PhotoLimits::default()
-    };
+    let limits = PhotoLimits { max_bytes: 1000, ..PhotoLimits::default() };
     let upload = vec![0u8; 1001];
 
-    assert_eq!(
-        prepare_photo(&upload, &limits),
-        Err(PhotoError::TooLarge {
-            bytes: 1001,
-            max: 1000
-        })
-    );
+    assert_eq!(prepare_photo(&upload, &limits), Err(PhotoError::TooLarge { bytes: 1001, max: 1000 }));
     let default_max = PhotoLimits::default().max_bytes;
     assert_eq!(default_max, 20 * 1024 * 1024);
-    assert!(matches!(
-        prepare(&vec![0xFF; default_max + 1]),
-        Err(PhotoError::TooLarge { .. })
-    ));
+    assert!(matches!(prepare(&vec![0xFF; default_max + 1]), Err(PhotoError::TooLarge { .. })));
 }
 
 #[test]
@@ -331,11 +266,7 @@ fn a_png_decompression_bomb_is_refused_from_its_header() {
 
     assert_eq!(
         prepare(&bomb),
-        Err(PhotoError::TooManyPixels {
-            width: 100_000,
-            height: 100_000,
-            max_pixels: 50_000_000
-        })
+        Err(PhotoError::TooManyPixels { width: 100_000, height: 100_000, max_pixels: 50_000_000 })
     );
 }
 
@@ -345,11 +276,7 @@ fn a_jpeg_decompression_bomb_is_refused_from_its_header() {
 
     assert_eq!(
         prepare(&bomb),
-        Err(PhotoError::TooManyPixels {
-            width: 65_000,
-            height: 65_000,
-            max_pixels: 50_000_000
-        })
+        Err(PhotoError::TooManyPixels { width: 65_000, height: 65_000, max_pixels: 50_000_000 })
     );
 }
 
@@ -357,11 +284,7 @@ fn a_jpeg_decompression_bomb_is_refused_from_its_header() {
 fn an_absurdly_long_strip_is_refused_from_its_header() {
     assert_eq!(
         prepare(&png_claiming(20_000, 100)),
-        Err(PhotoError::DimensionTooLarge {
-            width: 20_000,
-            height: 100,
-            max_dimension: 12_000
-        })
+        Err(PhotoError::DimensionTooLarge { width: 20_000, height: 100, max_dimension: 12_000 })
     );
 }
 
@@ -369,33 +292,16 @@ fn an_absurdly_long_strip_is_refused_from_its_header() {
 fn headers_are_read_without_decoding() {
     let read = |bytes: &[u8]| header::read(bytes).map(|h| (h.format, h.width, h.height));
 
-    assert_eq!(
-        read(&jpeg(40, 24, |_, _| WHITE)),
-        Ok((Format::Jpeg, 40, 24))
-    );
+    assert_eq!(read(&jpeg(40, 24, |_, _| WHITE)), Ok((Format::Jpeg, 40, 24)));
     assert_eq!(read(&png_claiming(7, 9)), Ok((Format::Png, 7, 9)));
-    assert_eq!(
-        read(&webp(33, 21, |_, _| WHITE)),
-        Ok((Format::WebP, 33, 21))
-    );
+    assert_eq!(read(&webp(33, 21, |_, _| WHITE)), Ok((Format::WebP, 33, 21)));
     // Lossy VP8: frame tag, start code, then 14-bit width and height.
-    let vp8 = [
-        &b"RIFF\0\0\0\0WEBPVP8 \0\0\0\0"[..],
-        &[0, 0, 0, 0x9D, 0x01, 0x2A, 0x80, 0x02, 0xE0, 0x01],
-    ]
-    .concat();
+    let vp8 = [&b"RIFF\0\0\0\0WEBPVP8 \0\0\0\0"[..], &[0, 0, 0, 0x9D, 0x01, 0x2A, 0x80, 0x02, 0xE0, 0x01]].concat();
     assert_eq!(read(&vp8), Ok((Format::WebP, 640, 480)));
     // Extended VP8X: 24-bit canvas width − 1 and height − 1.
-    let vp8x = [
-        &b"RIFF\0\0\0\0WEBPVP8X\0\0\0\0"[..],
-        &[0x10, 0, 0, 0, 0x7F, 0x07, 0, 0x37, 0x04, 0],
-    ]
-    .concat();
+    let vp8x = [&b"RIFF\0\0\0\0WEBPVP8X\0\0\0\0"[..], &[0x10, 0, 0, 0, 0x7F, 0x07, 0, 0x37, 0x04, 0]].concat();
     assert_eq!(read(&vp8x), Ok((Format::WebP, 1920, 1080)));
-    assert!(matches!(
-        read(&b"\x89PNG\r\n\x1a\n"[..]),
-        Err(PhotoError::Corrupt(_))
-    ));
+    assert!(matches!(read(&b"\x89PNG\r\n\x1a\n"[..]), Err(PhotoError::Corrupt(_))));
 }
 
 #[test]

@@ -5,10 +5,10 @@ use crate::auth::{CurrentUser, hash_password, new_session_token, token_sha256, v
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
 use crate::storage::{ReportQuery, UserRecord};
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use smartmap_shared::ids::UserId;
@@ -80,11 +80,19 @@ pub async fn create_account(
     let mut errors = Vec::new();
     let email = parse_email(email).map_err(|e| errors.push(e)).ok();
     if password.chars().count() < 10 {
-        errors.push(FieldError { field: "password".into(), code: "too_short", message: "at least 10 characters".into() });
+        errors.push(FieldError {
+            field: "password".into(),
+            code: "too_short",
+            message: "at least 10 characters".into(),
+        });
     }
     let display_name = display_name.trim();
     if display_name.is_empty() || display_name.chars().count() > 100 {
-        errors.push(FieldError { field: "display_name".into(), code: "invalid_length", message: "1–100 characters".into() });
+        errors.push(FieldError {
+            field: "display_name".into(),
+            code: "invalid_length",
+            message: "1–100 characters".into(),
+        });
     }
     let Some(email) = email.filter(|_| errors.is_empty()) else { return Err(ApiError::Invalid(errors)) };
     let password = password.to_owned();
@@ -105,7 +113,10 @@ pub async fn create_account(
     Ok(user)
 }
 
-async fn register(State(state): State<AppState>, Json(r): Json<Register>) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+async fn register(
+    State(state): State<AppState>,
+    Json(r): Json<Register>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     let user = create_account(&state, &r.email, &r.password, &r.display_name, Role::Resident, None, None).await?;
     let token = start_session(&state, &user).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "token": token, "user": account_json(&user) }))))
@@ -137,7 +148,11 @@ async fn login(State(state): State<AppState>, Json(l): Json<Login>) -> ApiResult
     Ok(axum::Json(json!({ "token": token, "user": account_json(&user) })))
 }
 
-async fn logout(State(state): State<AppState>, CurrentUser(_): CurrentUser, headers: HeaderMap) -> ApiResult<StatusCode> {
+async fn logout(
+    State(state): State<AppState>,
+    CurrentUser(_): CurrentUser,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

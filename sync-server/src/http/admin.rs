@@ -9,10 +9,10 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::reports::{actions, views};
 use crate::state::AppState;
 use crate::storage::{ResponseTemplate, UserRecord};
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{post, put};
-use axum::Router;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use smartmap_shared::category::Category;
@@ -49,7 +49,8 @@ fn slug_field<T: TryFrom<String>>(field: &str, raw: &str) -> Result<T, FieldErro
 fn required_text(field: &str, raw: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
     let text = raw.trim();
     if text.is_empty() || text.chars().count() > max {
-        errors.push(FieldError { field: field.into(), code: "invalid_length", message: format!("1–{max} characters") });
+        errors
+            .push(FieldError { field: field.into(), code: "invalid_length", message: format!("1–{max} characters") });
     }
     text.to_owned()
 }
@@ -81,7 +82,9 @@ async fn put_category(
     let ka = required_text("name_ka", &f.name_ka, 200, &mut errors);
     let en = required_text("name_en", &f.name_en, 200, &mut errors);
     let sla = Sla::new(f.sla_amount, f.sla_unit)
-        .map_err(|e| errors.push(FieldError { field: "sla_amount".into(), code: "out_of_range", message: e.to_string() }))
+        .map_err(|e| {
+            errors.push(FieldError { field: "sla_amount".into(), code: "out_of_range", message: e.to_string() })
+        })
         .ok();
     let (Some(id), Some(sla), true) = (id, sla, errors.is_empty()) else { return Err(ApiError::Invalid(errors)) };
     let category = Category { id, name: Localized::new(ka, en), sla, active: f.active };
@@ -111,10 +114,20 @@ async fn put_template(
     let _: Option<CategoryId> = slug_field("id", &id).map_err(|e| errors.push(e)).ok();
     let category = CategoryId::parse(f.category.clone()).ok().filter(|c| state.reference().category(c).is_some());
     if category.is_none() {
-        errors.push(FieldError { field: "category".into(), code: "unknown_category", message: format!("there is no category '{}'", f.category) });
+        errors.push(FieldError {
+            field: "category".into(),
+            code: "unknown_category",
+            message: format!("there is no category '{}'", f.category),
+        });
     }
-    let title = Localized::new(required_text("title_ka", &f.title_ka, 200, &mut errors), required_text("title_en", &f.title_en, 200, &mut errors));
-    let body = Localized::new(required_text("body_ka", &f.body_ka, 5000, &mut errors), required_text("body_en", &f.body_en, 5000, &mut errors));
+    let title = Localized::new(
+        required_text("title_ka", &f.title_ka, 200, &mut errors),
+        required_text("title_en", &f.title_en, 200, &mut errors),
+    );
+    let body = Localized::new(
+        required_text("body_ka", &f.body_ka, 5000, &mut errors),
+        required_text("body_en", &f.body_en, 5000, &mut errors),
+    );
     let (Some(category), true) = (category, errors.is_empty()) else { return Err(ApiError::Invalid(errors)) };
     let template = ResponseTemplate { id, category, title, body };
     state.storage.upsert_template(&template).await?;
@@ -146,7 +159,11 @@ async fn put_routing_rules(
         };
         let body = BodyId::parse(r.body.clone()).ok().filter(|b| reference.body(b).is_some());
         let mut bad = |f: &str, what: &str| {
-            errors.push(FieldError { field: format!("[{i}].{f}"), code: "unknown_reference", message: format!("there is no such {what}") })
+            errors.push(FieldError {
+                field: format!("[{i}].{f}"),
+                code: "unknown_reference",
+                message: format!("there is no such {what}"),
+            })
         };
         if category.is_none() {
             bad("category", "category");
@@ -187,19 +204,30 @@ async fn create_user(
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     require_admin(&user)?;
     let reference = state.reference();
-    let district = f.district.as_deref().map(|d| DistrictId::parse(d).ok().filter(|d| reference.districts.get(d).is_some()));
+    let district =
+        f.district.as_deref().map(|d| DistrictId::parse(d).ok().filter(|d| reference.districts.get(d).is_some()));
     let body = f.body.as_deref().map(|b| BodyId::parse(b).ok().filter(|b| reference.body(b).is_some()));
     let mut errors = Vec::new();
     if matches!(district, Some(None)) || (f.role == Role::DistrictStaff && district.is_none()) {
-        errors.push(FieldError { field: "district".into(), code: "district_required", message: "district staff need a known district".into() });
+        errors.push(FieldError {
+            field: "district".into(),
+            code: "district_required",
+            message: "district staff need a known district".into(),
+        });
     }
     if matches!(body, Some(None)) || (matches!(f.role, Role::DepartmentStaff | Role::FieldCrew) && body.is_none()) {
-        errors.push(FieldError { field: "body".into(), code: "body_required", message: "department staff and crews need a known body".into() });
+        errors.push(FieldError {
+            field: "body".into(),
+            code: "body_required",
+            message: "department staff and crews need a known body".into(),
+        });
     }
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
-    let created = create_account(&state, &f.email, &f.password, &f.display_name, f.role, district.flatten(), body.flatten()).await?;
+    let created =
+        create_account(&state, &f.email, &f.password, &f.display_name, f.role, district.flatten(), body.flatten())
+            .await?;
     Ok((StatusCode::CREATED, axum::Json(account_json(&created))))
 }
 
@@ -215,12 +243,22 @@ struct Reason {
     reason: String,
 }
 
-async fn hide(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<String>, Json(r): Json<Reason>) -> ApiResult<axum::Json<Value>> {
+async fn hide(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    Json(r): Json<Reason>,
+) -> ApiResult<axum::Json<Value>> {
     let report = actions::set_hidden(&state, &user, report_id(&id)?, true, r.reason).await?;
     Ok(axum::Json(views::public_summary(&report, &state.reference())))
 }
 
-async fn unhide(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<String>, Json(r): Json<Reason>) -> ApiResult<axum::Json<Value>> {
+async fn unhide(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    Json(r): Json<Reason>,
+) -> ApiResult<axum::Json<Value>> {
     let report = actions::set_hidden(&state, &user, report_id(&id)?, false, r.reason).await?;
     Ok(axum::Json(views::public_summary(&report, &state.reference())))
 }

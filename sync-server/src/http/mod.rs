@@ -12,10 +12,12 @@ pub mod staff;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use axum::Router;
 use tower_http::trace::TraceLayer;
 
 /// The whole application router.
@@ -30,11 +32,41 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(admin::router())
         .merge(reference::router())
+        // Who may call what is decided here, from the catalogue, before any body is read.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The role gate: looks the matched route up in the catalogue, resolves the session, and refuses
+/// anonymous callers (401) and roles the route does not admit (403). The account is left in the
+/// request's extensions for the handler's `CurrentUser`. Scope (district, body, assignment,
+/// ownership) is the handler's business.
+async fn gate(
+    State(state): State<AppState>,
+    matched: MatchedPath,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let method = match request.method().as_str() {
+        "HEAD" => "GET",
+        other => other,
+    };
+    let doc = catalog::ROUTES.iter().find(|r| r.path == matched.as_str() && r.method == method).ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!("{method} {} is not in the route catalogue", matched.as_str()))
+    })?;
+    if doc.access == catalog::Access::Public {
+        return Ok(next.run(request).await);
+    }
+    let user = crate::auth::session_user(&state, request.headers()).await?.ok_or(ApiError::Unauthenticated)?;
+    if !doc.access.admits(user.role) {
+        return Err(ApiError::Forbidden(format!("a {} may not call {method} {}", user.role.as_str(), doc.path)));
+    }
+    request.extensions_mut().insert(user);
+    Ok(next.run(request).await)
 }
 
 /// A minimal server-rendered front page until the UI arrives: what this is and where the API is.

@@ -5,11 +5,11 @@ use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
 use crate::media::Rendition;
 use crate::state::AppState;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::{Value, json};
 use smartmap_shared::role::Role;
 
@@ -85,7 +85,12 @@ async fn media(State(state): State<AppState>, Path(file): Path<String>) -> ApiRe
     } else {
         return Err(ApiError::NotFound("photo"));
     };
-    let bytes = state.blobs.get(sha, rendition).await.map_err(|e| ApiError::Internal(e.into()))?.ok_or(ApiError::NotFound("photo"))?;
+    let bytes = state
+        .blobs
+        .get(sha, rendition)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .ok_or(ApiError::NotFound("photo"))?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));

@@ -8,10 +8,10 @@ use crate::reports::actions::{ActionRequest, act, scope_of};
 use crate::reports::{submit, views};
 use crate::state::AppState;
 use crate::storage::ReportQuery;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -36,8 +36,12 @@ async fn submit_report(
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     let json = form.json.ok_or_else(|| ApiError::field("report", "required", "the JSON part 'report' is missing"))?;
     let done = submit::submit_report(&state, &user, &json, form.photos).await?;
-    let photos = state.storage.report_photos(done.report.id).await?;
-    let events = state.storage.report_events(done.report.id).await?;
+    let (photos, events) = match done.stored {
+        Some(stored) => stored,
+        None => {
+            (state.storage.report_photos(done.report.id).await?, state.storage.report_events(done.report.id).await?)
+        }
+    };
     let body = views::public_detail(&done.report, &photos, &events, &state.reference());
     let status = if done.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, axum::Json(body)))
@@ -57,7 +61,8 @@ async fn report_detail(
     let report = state.storage.report(id).await?.ok_or(ApiError::NotFound("report"))?;
     let staff_view = viewer.as_ref().is_some_and(|v| {
         let scope = scope_of(v);
-        matches!(v.role, smartmap_shared::role::Role::Moderator) || scope.may_work_on(&report.district, report.body.as_ref())
+        matches!(v.role, smartmap_shared::role::Role::Moderator)
+            || scope.may_work_on(&report.district, report.body.as_ref())
     });
     if report.hidden && !staff_view {
         return Err(ApiError::NotFound("report"));
@@ -146,7 +151,9 @@ pub fn map_query(p: &MapParams, state: &AppState) -> ApiResult<ReportQuery> {
     let mut q = ReportQuery { bbox: Some(bbox), public_only: true, ..ReportQuery::default() };
     for c in split_list(&p.category) {
         let id = CategoryId::parse(c).ok().filter(|id| reference.category(id).is_some());
-        q.categories.push(id.ok_or_else(|| ApiError::field("category", "unknown_category", format!("there is no category '{c}'")))?);
+        q.categories.push(
+            id.ok_or_else(|| ApiError::field("category", "unknown_category", format!("there is no category '{c}'")))?,
+        );
     }
     for s in split_list(&p.status) {
         let status = ReportStatus::parse(s)
@@ -196,7 +203,9 @@ async fn map_reports(State(state): State<AppState>, Query(p): Query<MapParams>) 
                 })
             })
             .collect();
-        return Ok(axum::Json(json!({ "type": "FeatureCollection", "clustered": true, "zoom": zoom, "features": features })));
+        return Ok(axum::Json(
+            json!({ "type": "FeatureCollection", "clustered": true, "zoom": zoom, "features": features }),
+        ));
     }
     let page_size = q.limit - 1;
     let mut reports = state.storage.query_reports(&q).await?;

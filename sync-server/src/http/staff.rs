@@ -5,13 +5,13 @@ use super::extract::{Json, JsonWithPhotos, Query};
 use super::reports::report_id;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
-use crate::reports::actions::{ActionRequest, CREW_STATUSES, act};
+use crate::reports::actions::{ActionForm, ActionRequest, CREW_STATUSES, act};
 use crate::reports::views;
 use crate::state::AppState;
 use crate::storage::{OPEN_STATUSES, ReportQuery, UserRecord};
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use smartmap_shared::ids::CategoryId;
@@ -47,7 +47,11 @@ struct QueueParams {
 }
 
 /// The queue: open reports in the caller's scope, the nearest deadline first.
-async fn queue(State(state): State<AppState>, CurrentUser(user): CurrentUser, Query(p): Query<QueueParams>) -> ApiResult<axum::Json<Value>> {
+async fn queue(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(p): Query<QueueParams>,
+) -> ApiResult<axum::Json<Value>> {
     require_staff(&user)?;
     let mut q = ReportQuery { order_by_deadline: true, ..ReportQuery::default() };
     match user.role {
@@ -60,11 +64,15 @@ async fn queue(State(state): State<AppState>, CurrentUser(user): CurrentUser, Qu
         Some("all") => Vec::new(),
         Some(list) => list
             .split(',')
-            .map(|s| ReportStatus::parse(s.trim()).ok_or_else(|| ApiError::field("status", "unknown_status", format!("there is no status '{s}'"))))
+            .map(|s| {
+                ReportStatus::parse(s.trim())
+                    .ok_or_else(|| ApiError::field("status", "unknown_status", format!("there is no status '{s}'")))
+            })
             .collect::<ApiResult<_>>()?,
     };
     if let Some(c) = p.category.as_deref().filter(|c| !c.is_empty()) {
-        let id = CategoryId::parse(c).map_err(|_| ApiError::field("category", "unknown_category", format!("there is no category '{c}'")))?;
+        let id = CategoryId::parse(c)
+            .map_err(|_| ApiError::field("category", "unknown_category", format!("there is no category '{c}'")))?;
         q.categories.push(id);
     }
     q.overdue_only = p.overdue.unwrap_or(false);
@@ -92,9 +100,18 @@ async fn take_action(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-    Json(request): Json<ActionRequest>,
+    Json(form): Json<ActionForm>,
 ) -> ApiResult<axum::Json<Value>> {
     let id = report_id(&id)?;
+    let request = ActionRequest::try_from(form)?;
+    require_staff(&user)?;
+    if matches!(request.action, Action::Dispute { .. } | Action::MarkFixed { .. } | Action::Route { .. }) {
+        return Err(ApiError::field(
+            "action",
+            "not_a_staff_action",
+            "disputes and fixed-closures have their own routes; routing is the system's",
+        ));
+    }
     let report = act(&state, &user, id, request, Vec::new()).await?;
     let photos = state.storage.report_photos(id).await?;
     let events = state.storage.report_events(id).await?;
@@ -107,12 +124,19 @@ struct TemplateParams {
     category: Option<String>,
 }
 
-async fn templates(State(state): State<AppState>, CurrentUser(user): CurrentUser, Query(p): Query<TemplateParams>) -> ApiResult<axum::Json<Value>> {
+async fn templates(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(p): Query<TemplateParams>,
+) -> ApiResult<axum::Json<Value>> {
     require_staff(&user)?;
     let category = p
         .category
         .filter(|c| !c.is_empty())
-        .map(|c| CategoryId::parse(c.clone()).map_err(|_| ApiError::field("category", "unknown_category", format!("there is no category '{c}'"))))
+        .map(|c| {
+            CategoryId::parse(c.clone())
+                .map_err(|_| ApiError::field("category", "unknown_category", format!("there is no category '{c}'")))
+        })
         .transpose()?;
     let templates = state.storage.templates(category.as_ref()).await?;
     Ok(axum::Json(json!({ "items": templates })))
@@ -122,7 +146,8 @@ async fn crews(State(state): State<AppState>, CurrentUser(user): CurrentUser) ->
     require_staff(&user)?;
     let body = if user.role == Role::DepartmentStaff { user.body.clone() } else { None };
     let crews = state.storage.crews(body.as_ref()).await?;
-    let items: Vec<Value> = crews.iter().map(|c| json!({ "id": c.id, "display_name": c.display_name, "body": c.body })).collect();
+    let items: Vec<Value> =
+        crews.iter().map(|c| json!({ "id": c.id, "display_name": c.display_name, "body": c.body })).collect();
     Ok(axum::Json(json!({ "items": items })))
 }
 
@@ -130,7 +155,13 @@ async fn tickets(State(state): State<AppState>, CurrentUser(user): CurrentUser) 
     if user.role != Role::FieldCrew {
         return Err(ApiError::Forbidden("field crews only".into()));
     }
-    let q = ReportQuery { crew: Some(user.id), statuses: CREW_STATUSES.to_vec(), order_by_deadline: true, limit: 500, ..ReportQuery::default() };
+    let q = ReportQuery {
+        crew: Some(user.id),
+        statuses: CREW_STATUSES.to_vec(),
+        order_by_deadline: true,
+        limit: 500,
+        ..ReportQuery::default()
+    };
     let reports = state.storage.query_reports(&q).await?;
     let reference = state.reference();
     let items: Vec<Value> = reports.iter().map(|r| views::public_summary(r, &reference)).collect();
@@ -154,9 +185,7 @@ async fn close_fixed(
 ) -> ApiResult<axum::Json<Value>> {
     let id = report_id(&id)?;
     let notes: CloseNotes = match &form.json {
-        Some(raw) if !raw.is_empty() => {
-            serde_json::from_slice(raw).map_err(|e| ApiError::Malformed(format!("the notes are not valid JSON: {e}")))?
-        }
+        Some(raw) if !raw.is_empty() => super::extract::parse_json("the notes", raw)?,
         _ => CloseNotes::default(),
     };
     let request = ActionRequest {

@@ -9,17 +9,15 @@ use crate::state::AppState;
 use crate::storage::{EventRecord, Notification, PhotoKind, ReportChange, ReportRecord, UserRecord};
 use bytes::Bytes;
 use serde::Deserialize;
-use smartmap_shared::ids::ReportId;
+use smartmap_shared::ids::{BodyId, ReportId, UserId};
 use smartmap_shared::report::{Action, ReportStatus, TransitionContext, transition};
 use smartmap_shared::role::{Role, Scope};
 use smartmap_shared::sla::sla_deadline;
 
-/// An action as sent by staff, crews and reporters: the action itself (tagged by `action`) plus
-/// the notes every transition may carry.
-#[derive(Debug, Deserialize)]
+/// An action with the notes every transition may carry.
+#[derive(Debug)]
 pub struct ActionRequest {
     /// What to do.
-    #[serde(flatten)]
     pub action: Action,
     /// A note the public sees on the timeline.
     pub public_note: Option<String>,
@@ -27,6 +25,82 @@ pub struct ActionRequest {
     pub internal_note: Option<String>,
     /// A response template whose text becomes the public note.
     pub template: Option<String>,
+}
+
+/// An action as staff send it: flat JSON, `{"action": "assign_crew", "crew": "…", "public_note":
+/// "…"}`. Every field is named; unknown ones are refused, and so are fields the chosen action does
+/// not use, so a misspelt note is never silently dropped.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionForm {
+    /// The action's wire name.
+    pub action: String,
+    /// For `assign_crew`.
+    pub crew: Option<uuid::Uuid>,
+    /// For `not_responsible`.
+    pub to_body: Option<String>,
+    /// For `mark_duplicate`.
+    pub original: Option<uuid::Uuid>,
+    /// For `no_action` and `dispute`.
+    pub reason: Option<String>,
+    /// A note the public sees.
+    pub public_note: Option<String>,
+    /// A note only staff see.
+    pub internal_note: Option<String>,
+    /// A response template id.
+    pub template: Option<String>,
+}
+
+impl TryFrom<ActionForm> for ActionRequest {
+    type Error = ApiError;
+
+    fn try_from(f: ActionForm) -> Result<Self, ApiError> {
+        let required =
+            |field: &'static str| ApiError::field(field, "required", format!("'{}' needs '{field}'", f.action));
+        let action = match f.action.as_str() {
+            "acknowledge" => Action::Acknowledge,
+            "respond" => Action::Respond,
+            "assign_crew" => Action::AssignCrew { crew: UserId(f.crew.ok_or_else(|| required("crew"))?) },
+            "not_responsible" => {
+                let raw = f.to_body.clone().ok_or_else(|| required("to_body"))?;
+                let to_body = BodyId::parse(raw.clone())
+                    .map_err(|_| ApiError::field("to_body", "unknown_body", format!("there is no body '{raw}'")))?;
+                Action::NotResponsible { to_body }
+            }
+            "mark_duplicate" => {
+                Action::MarkDuplicate { original: ReportId(f.original.ok_or_else(|| required("original"))?) }
+            }
+            "no_action" => Action::NoAction { reason: f.reason.clone().ok_or_else(|| required("reason"))? },
+            "dispute" => Action::Dispute { reason: f.reason.clone().ok_or_else(|| required("reason"))? },
+            "mark_fixed" => Action::MarkFixed { proof_photos: 0 },
+            other => {
+                return Err(ApiError::field(
+                    "action",
+                    "unknown_action",
+                    format!(
+                        "there is no action '{other}'; use acknowledge, assign_crew, not_responsible, mark_duplicate, no_action or respond"
+                    ),
+                ));
+            }
+        };
+        let uses = |field: &str| match field {
+            "crew" => matches!(action, Action::AssignCrew { .. }),
+            "to_body" => matches!(action, Action::NotResponsible { .. }),
+            "original" => matches!(action, Action::MarkDuplicate { .. }),
+            "reason" => matches!(action, Action::NoAction { .. } | Action::Dispute { .. }),
+            _ => true,
+        };
+        let given = [
+            ("crew", f.crew.is_some()),
+            ("to_body", f.to_body.is_some()),
+            ("original", f.original.is_some()),
+            ("reason", f.reason.is_some()),
+        ];
+        if let Some((field, _)) = given.into_iter().find(|(field, present)| *present && !uses(field)) {
+            return Err(ApiError::field(field, "not_used", format!("'{}' does not take '{field}'", f.action)));
+        }
+        Ok(ActionRequest { action, public_note: f.public_note, internal_note: f.internal_note, template: f.template })
+    }
 }
 
 const MAX_NOTE_CHARS: usize = 5_000;
@@ -64,7 +138,11 @@ pub async fn act(
             let member = state.storage.user(*crew).await?;
             let ok = member.as_ref().is_some_and(|m| m.role == Role::FieldCrew && m.body == report.body);
             if !ok {
-                return Err(ApiError::field("crew", "not_a_crew_of_this_body", "pick a field crew of the body this report is routed to"));
+                return Err(ApiError::field(
+                    "crew",
+                    "not_a_crew_of_this_body",
+                    "pick a field crew of the body this report is routed to",
+                ));
             }
             data = serde_json::json!({ "crew": crew });
         }
@@ -146,7 +224,11 @@ pub async fn act(
                     kind: "closure_disputed".into(),
                     recipient: email,
                     subject: format!("The closure of report #{} was disputed", report.number),
-                    body: format!("The reporter disputes the closure of report #{}; it is due again {}.", report.number, fmt_deadline(next.deadline)),
+                    body: format!(
+                        "The reporter disputes the closure of report #{}; it is due again {}.",
+                        report.number,
+                        fmt_deadline(next.deadline)
+                    ),
                     report: Some(report.id),
                     created_at: now,
                 });
@@ -179,12 +261,18 @@ pub async fn act(
 /// Hides a report from the public map (abusive content, personal data in the photo) or shows it
 /// again. Only moderators and admins; the report and its timeline are kept.
 #[tracing::instrument(skip_all, fields(report = %id, hidden), err(Debug))]
-pub async fn set_hidden(state: &AppState, actor: &UserRecord, id: ReportId, hidden: bool, reason: String) -> ApiResult<ReportRecord> {
+pub async fn set_hidden(
+    state: &AppState,
+    actor: &UserRecord,
+    id: ReportId,
+    hidden: bool,
+    reason: String,
+) -> ApiResult<ReportRecord> {
     if !matches!(actor.role, Role::Moderator | Role::Admin) {
         return Err(ApiError::Forbidden("only moderators hide reports".into()));
     }
-    let reason = clean_note("reason", Some(reason))?
-        .ok_or_else(|| ApiError::field("reason", "reason_required", "say why"))?;
+    let reason =
+        clean_note("reason", Some(reason))?.ok_or_else(|| ApiError::field("reason", "reason_required", "say why"))?;
     let report = state.storage.report(id).await?.ok_or(ApiError::NotFound("report"))?;
     let now = state.clock.now();
     let event = EventRecord {
@@ -225,12 +313,20 @@ fn authorize(actor: &UserRecord, report: &ReportRecord, action: &Action) -> ApiR
 
 /// The public note: given text, or a template's text for the report's category. `respond`
 /// must say something.
-async fn resolve_public_note(state: &AppState, report: &ReportRecord, request: &mut ActionRequest) -> ApiResult<Option<String>> {
+async fn resolve_public_note(
+    state: &AppState,
+    report: &ReportRecord,
+    request: &mut ActionRequest,
+) -> ApiResult<Option<String>> {
     let mut note = clean_note("public_note", request.public_note.take())?;
     if let Some(template_id) = &request.template {
         let templates = state.storage.templates(Some(&report.category)).await?;
         let Some(template) = templates.into_iter().find(|t| &t.id == template_id) else {
-            return Err(ApiError::field("template", "unknown_template", format!("no template '{template_id}' for this category")));
+            return Err(ApiError::field(
+                "template",
+                "unknown_template",
+                format!("no template '{template_id}' for this category"),
+            ));
         };
         note.get_or_insert(template.body.ka);
     }

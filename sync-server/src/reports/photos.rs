@@ -18,20 +18,26 @@ pub async fn intake(state: &AppState, uploads: Vec<Bytes>, kind: PhotoKind) -> A
         ));
     }
     let limits = PhotoLimits { max_bytes: state.settings.max_photo_bytes, ..PhotoLimits::default() };
-    let mut records = Vec::with_capacity(uploads.len());
+    // Every photo passes the pipeline before any is stored: a bad third photo leaves no blob of
+    // the first two behind.
+    let mut prepared = Vec::with_capacity(uploads.len());
     for (i, bytes) in uploads.into_iter().enumerate() {
         let field = format!("photos[{i}]");
         let limits = limits.clone();
-        let prepared = tokio::task::spawn_blocking(move || prepare_photo(&bytes, &limits))
+        let photo = tokio::task::spawn_blocking(move || prepare_photo(&bytes, &limits))
             .await
             .map_err(|e| ApiError::Internal(e.into()))?
             .map_err(|e| photo_error(&field, e))?;
-        let sha256 = state.blobs.put(&prepared.full, &prepared.thumb).await.map_err(|e| ApiError::Internal(e.into()))?;
+        prepared.push(photo);
+    }
+    let mut records = Vec::with_capacity(prepared.len());
+    for photo in prepared {
+        let sha256 = state.blobs.put(&photo.full, &photo.thumb).await.map_err(|e| ApiError::Internal(e.into()))?;
         records.push(PhotoRecord {
             kind,
             sha256,
-            width: prepared.width,
-            height: prepared.height,
+            width: photo.width,
+            height: photo.height,
             created_at: state.clock.now(),
         });
     }

@@ -3,7 +3,7 @@
 use super::photos;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
-use crate::storage::{EventRecord, NewReport, PhotoKind, ReportRecord, StorageError, UserRecord};
+use crate::storage::{EventRecord, NewReport, PhotoKind, PhotoRecord, ReportRecord, StorageError, UserRecord};
 use bytes::Bytes;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -45,6 +45,8 @@ pub struct Location {
 pub struct Submitted {
     /// The report.
     pub report: ReportRecord,
+    /// Its photos and timeline as stored; `None` for a replay (the caller reads them).
+    pub stored: Option<(Vec<PhotoRecord>, Vec<EventRecord>)>,
     /// `true` when the same submission had already been accepted.
     pub replayed: bool,
 }
@@ -59,8 +61,7 @@ pub async fn submit_report(
     raw_json: &[u8],
     uploads: Vec<Bytes>,
 ) -> ApiResult<Submitted> {
-    let form: SubmitReport = serde_json::from_slice(raw_json)
-        .map_err(|e| ApiError::Malformed(format!("the report is not valid JSON: {e}")))?;
+    let form: SubmitReport = crate::http::extract::parse_json("the report", raw_json)?;
     let payload_sha256 = payload_hash(raw_json, &uploads);
     let reference = state.reference();
     let mut errors = Vec::new();
@@ -181,8 +182,9 @@ pub async fn submit_report(
             data: serde_json::json!({ "body": route.body, "deadline": deadline, "matched": format!("{:?}", route.matched) }),
         },
     ];
-    match state.storage.insert_report(&NewReport { report, photos, events }).await {
-        Ok(report) => Ok(Submitted { report, replayed: false }),
+    let new = NewReport { report, photos, events };
+    match state.storage.insert_report(&new).await {
+        Ok(report) => Ok(Submitted { report, stored: Some((new.photos, new.events)), replayed: false }),
         // Two copies of one submission raced; the other one won.
         Err(StorageError::Conflict { field: "id" }) => {
             let existing = state.storage.report(id).await?.ok_or(ApiError::NotFound("report"))?;
@@ -196,7 +198,7 @@ pub async fn submit_report(
 /// stored report back; anything else is an id conflict.
 fn replay(existing: ReportRecord, reporter: &UserRecord, payload_sha256: &str) -> ApiResult<Submitted> {
     if existing.reporter == reporter.id && existing.payload_sha256 == payload_sha256 {
-        Ok(Submitted { report: existing, replayed: true })
+        Ok(Submitted { report: existing, stored: None, replayed: true })
     } else {
         Err(ApiError::Conflict {
             code: "id_conflict",

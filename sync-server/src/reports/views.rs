@@ -80,11 +80,8 @@ pub fn public_detail(r: &ReportRecord, photos: &[PhotoRecord], events: &[EventRe
     let (proof, report): (Vec<_>, Vec<_>) = photos.iter().partition(|p| p.kind == crate::storage::PhotoKind::Proof);
     v["photos"] = report.into_iter().map(photo_urls).collect();
     v["proof_photos"] = proof.into_iter().map(photo_urls).collect();
-    v["timeline"] = events
-        .iter()
-        .filter(|e| !matches!(e.action.as_str(), "hide" | "unhide"))
-        .map(public_event)
-        .collect();
+    v["timeline"] =
+        events.iter().filter(|e| !matches!(e.action.as_str(), "hide" | "unhide")).map(public_event).collect();
     v
 }
 
@@ -111,7 +108,9 @@ pub async fn staff_detail(
         .map(|e| {
             let mut entry = public_event(e);
             entry["details"] = e.data.clone();
-            entry["actor"] = json!(e.actor);
+            // A reporter who hid their name must not be linkable across reports by their id.
+            let hidden_reporter = r.hide_reporter_name && e.actor == Some(r.reporter);
+            entry["actor"] = if hidden_reporter { Value::Null } else { json!(e.actor) };
             entry["internal_note"] = json!(e.internal_note);
             entry
         })

@@ -24,8 +24,8 @@ use smartmap_shared::role::Role;
 use smartmap_shared::routing::RoutingRule;
 use std::sync::Arc;
 
-/// Storage failures. Callers map `Conflict` and `NotFound` to client errors; everything else is
-/// an internal error whose detail is logged, never shown.
+/// Storage failures. Callers map `Conflict` and `Stale` to client errors; everything else is an
+/// internal error whose detail is logged, never shown.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// A uniqueness rule was broken (e.g. an e-mail already registered). Carries the field.
@@ -43,6 +43,9 @@ pub enum StorageError {
     /// The database failed.
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// A group commit this write was part of failed as a whole.
+    #[error("the batch could not be stored: {0}")]
+    Batch(String),
     /// Migrations failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -51,8 +54,8 @@ pub enum StorageError {
 /// Storage result.
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
-/// An account as stored.
-#[derive(Debug, Clone)]
+/// An account as stored. `Debug` leaves the password hash out, so it never reaches a log.
+#[derive(Clone, PartialEq)]
 pub struct UserRecord {
     /// The account id.
     pub id: UserId,
@@ -70,6 +73,21 @@ pub struct UserRecord {
     pub body: Option<BodyId>,
     /// When the account was made.
     pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("display_name", &self.display_name)
+            .field("password_hash", &"<redacted>")
+            .field("role", &self.role)
+            .field("district", &self.district)
+            .field("body", &self.body)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 /// A canned public response a body sends for a category.
@@ -114,7 +132,7 @@ impl PhotoKind {
 }
 
 /// A photo attached to a report; the pixels live in the blob store under `sha256`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PhotoRecord {
     /// Report or proof.
     pub kind: PhotoKind,
@@ -129,7 +147,7 @@ pub struct PhotoRecord {
 }
 
 /// One entry of a report's timeline: who did what, when, and what they said.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EventRecord {
     /// When.
     pub at: DateTime<Utc>,
@@ -152,7 +170,7 @@ pub struct EventRecord {
 }
 
 /// A report as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReportRecord {
     /// Client- or server-minted UUIDv7.
     pub id: ReportId,
@@ -289,7 +307,7 @@ pub struct Cluster {
 }
 
 /// What statistics are computed from: one row per report that has been routed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StatsRow {
     /// Routed to.
     pub body: BodyId,

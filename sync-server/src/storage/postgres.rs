@@ -43,10 +43,7 @@ impl PgStorage {
 
     /// Connects with options built in code (tests pick a fresh database this way).
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
-            .await?;
+        let pool = PgPoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await?;
         Ok(PgStorage { pool })
     }
 
@@ -85,9 +82,7 @@ fn opt_slug<T: TryFrom<String>>(s: Option<String>, what: &str) -> Result<Option<
 fn conflict_on(e: sqlx::Error, constraints: &[(&str, &'static str)]) -> StorageError {
     if let sqlx::Error::Database(db) = &e
         && db.is_unique_violation()
-        && let Some(&(_, field)) = constraints
-            .iter()
-            .find(|(name, _)| db.constraint() == Some(*name))
+        && let Some(&(_, field)) = constraints.iter().find(|(name, _)| db.constraint() == Some(*name))
     {
         return StorageError::Conflict { field };
     }
@@ -111,10 +106,7 @@ fn sla_unit(s: &str) -> Result<SlaUnit> {
 
 /// Reads a `{prefix}_ka` / `{prefix}_en` column pair.
 fn localized(r: &PgRow, ka: &str, en: &str) -> Result<Localized> {
-    Ok(Localized::new(
-        r.try_get::<String, _>(ka)?,
-        r.try_get::<String, _>(en)?,
-    ))
+    Ok(Localized::new(r.try_get::<String, _>(ka)?, r.try_get::<String, _>(en)?))
 }
 
 /// Reads a pixel size stored as `integer`.
@@ -171,27 +163,18 @@ fn push_filters(b: &mut QueryBuilder<Postgres>, q: &ReportQuery) {
         // `&&` is answered by the GiST index on `geom`, but compares float4-rounded boxes, so it
         // may admit points a hair outside; the exact comparison on lat/lon (edges included, as
         // in SQLite) settles those.
-        b.push(" AND r.geom && ST_MakeEnvelope(")
-            .push_bind(bb.west());
+        b.push(" AND r.geom && ST_MakeEnvelope(").push_bind(bb.west());
         b.push(", ").push_bind(bb.south());
         b.push(", ").push_bind(bb.east());
         b.push(", ").push_bind(bb.north()).push(", 4326)");
-        b.push(" AND r.lat BETWEEN ")
-            .push_bind(bb.south())
-            .push(" AND ")
-            .push_bind(bb.north());
-        b.push(" AND r.lon BETWEEN ")
-            .push_bind(bb.west())
-            .push(" AND ")
-            .push_bind(bb.east());
+        b.push(" AND r.lat BETWEEN ").push_bind(bb.south()).push(" AND ").push_bind(bb.north());
+        b.push(" AND r.lon BETWEEN ").push_bind(bb.west()).push(" AND ").push_bind(bb.east());
     }
     // Lists are bound as one array each, so the statement text (and its cached plan) does not
     // depend on how many values are chosen.
     if !q.categories.is_empty() {
         let categories: Vec<&str> = q.categories.iter().map(|c| c.as_str()).collect();
-        b.push(" AND r.category_id = ANY(")
-            .push_bind(categories)
-            .push(")");
+        b.push(" AND r.category_id = ANY(").push_bind(categories).push(")");
     }
     if !q.statuses.is_empty() {
         let statuses: Vec<&str> = q.statuses.iter().map(|s| s.as_str()).collect();
@@ -216,10 +199,7 @@ fn push_filters(b: &mut QueryBuilder<Postgres>, q: &ReportQuery) {
         b.push(" AND r.reporter_id = ").push_bind(rep.0);
     }
     if q.overdue_only {
-        b.push(concat!(
-            " AND r.overdue_at IS NOT NULL AND r.status IN ",
-            open_statuses_sql!()
-        ));
+        b.push(concat!(" AND r.overdue_at IS NOT NULL AND r.status IN ", open_statuses_sql!()));
     }
     if q.public_only {
         b.push(" AND NOT r.hidden");
@@ -228,20 +208,15 @@ fn push_filters(b: &mut QueryBuilder<Postgres>, q: &ReportQuery) {
 
 /// Appends `photos` after the report's existing ones. Callers hold the report row (just
 /// inserted, or locked by `apply_change`'s UPDATE), so no one else computes the same positions.
-async fn insert_photos(
-    tx: &mut PgConnection,
-    report: ReportId,
-    photos: &[PhotoRecord],
-) -> Result<()> {
+async fn insert_photos(tx: &mut PgConnection, report: ReportId, photos: &[PhotoRecord]) -> Result<()> {
     if photos.is_empty() {
         return Ok(());
     }
-    let start: i32 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(position) + 1, 0) FROM report_photos WHERE report_id = $1",
-    )
-    .bind(report.0)
-    .fetch_one(&mut *tx)
-    .await?;
+    let start: i32 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(position) + 1, 0) FROM report_photos WHERE report_id = $1")
+            .bind(report.0)
+            .fetch_one(&mut *tx)
+            .await?;
     for (i, p) in photos.iter().enumerate() {
         sqlx::query(
             "INSERT INTO report_photos (report_id, position, kind, sha256, width, height, created_at) \
@@ -331,9 +306,7 @@ impl Storage for PgStorage {
 
     #[instrument(skip_all)]
     async fn categories(&self) -> Result<Vec<Category>> {
-        let rows = sqlx::query("SELECT * FROM categories ORDER BY position, id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query("SELECT * FROM categories ORDER BY position, id").fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let amount: i32 = r.try_get("sla_amount")?;
@@ -341,8 +314,7 @@ impl Storage for PgStorage {
                     id: slug(r.try_get("id")?, "category")?,
                     name: localized(r, "name_ka", "name_en")?,
                     sla: Sla {
-                        amount: u32::try_from(amount)
-                            .map_err(|_| StorageError::Corrupt(format!("sla {amount}")))?,
+                        amount: u32::try_from(amount).map_err(|_| StorageError::Corrupt(format!("sla {amount}")))?,
                         unit: sla_unit(r.try_get("sla_unit")?)?,
                     },
                     active: r.try_get("active")?,
@@ -371,16 +343,13 @@ impl Storage for PgStorage {
 
     #[instrument(skip_all)]
     async fn bodies(&self) -> Result<Vec<Body>> {
-        let rows = sqlx::query("SELECT * FROM bodies ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query("SELECT * FROM bodies ORDER BY id").fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let kind: &str = r.try_get("kind")?;
                 Ok(Body {
                     id: slug(r.try_get("id")?, "body")?,
-                    kind: BodyKind::parse(kind)
-                        .ok_or_else(|| StorageError::Corrupt(format!("body kind {kind}")))?,
+                    kind: BodyKind::parse(kind).ok_or_else(|| StorageError::Corrupt(format!("body kind {kind}")))?,
                     name: localized(r, "name_ka", "name_en")?,
                     district: opt_slug(r.try_get("district_id")?, "district")?,
                     head_email: r.try_get("head_email")?,
@@ -424,8 +393,7 @@ impl Storage for PgStorage {
                 Ok(District {
                     id: slug(r.try_get("id")?, "district")?,
                     name: localized(r, "name_ka", "name_en")?,
-                    area: MultiPolygon::from_geojson(&geojson)
-                        .map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                    area: MultiPolygon::from_geojson(&geojson).map_err(|e| StorageError::Corrupt(e.to_string()))?,
                 })
             })
             .collect()
@@ -434,19 +402,15 @@ impl Storage for PgStorage {
     #[instrument(skip_all, fields(count = rules.len()))]
     async fn replace_routing_rules(&self, rules: &[RoutingRule]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM routing_rules")
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM routing_rules").execute(&mut *tx).await?;
         for rule in rules {
-            sqlx::query(
-                "INSERT INTO routing_rules (category_id, district_id, body_id) VALUES ($1, $2, $3)",
-            )
-            .bind(rule.category.as_str())
-            .bind(rule.district.as_ref().map(|d| d.as_str()))
-            .bind(rule.body.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| conflict_on(e, &[("routing_rules_key", "rules")]))?;
+            sqlx::query("INSERT INTO routing_rules (category_id, district_id, body_id) VALUES ($1, $2, $3)")
+                .bind(rule.category.as_str())
+                .bind(rule.district.as_ref().map(|d| d.as_str()))
+                .bind(rule.body.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| conflict_on(e, &[("routing_rules_key", "rules")]))?;
         }
         tx.commit().await?;
         Ok(())
@@ -455,11 +419,9 @@ impl Storage for PgStorage {
     #[instrument(skip_all)]
     async fn routing_rules(&self) -> Result<Vec<RoutingRule>> {
         // NULLS FIRST: the citywide rule of a category first, as SQLite orders NULL.
-        let rows = sqlx::query(
-            "SELECT * FROM routing_rules ORDER BY category_id, district_id NULLS FIRST",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query("SELECT * FROM routing_rules ORDER BY category_id, district_id NULLS FIRST")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(RoutingRule {
@@ -492,12 +454,11 @@ impl Storage for PgStorage {
 
     #[instrument(skip_all)]
     async fn templates(&self, category: Option<&CategoryId>) -> Result<Vec<ResponseTemplate>> {
-        let rows = sqlx::query(
-            "SELECT * FROM response_templates WHERE $1::text IS NULL OR category_id = $1 ORDER BY id",
-        )
-        .bind(category.map(|c| c.as_str()))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT * FROM response_templates WHERE $1::text IS NULL OR category_id = $1 ORDER BY id")
+                .bind(category.map(|c| c.as_str()))
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|r| {
                 Ok(ResponseTemplate {
@@ -532,19 +493,13 @@ impl Storage for PgStorage {
 
     #[instrument(skip_all)]
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
-        let row = sqlx::query("SELECT * FROM users WHERE email = $1")
-            .bind(email)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query("SELECT * FROM users WHERE email = $1").bind(email).fetch_optional(&self.pool).await?;
         row.as_ref().map(user_row).transpose()
     }
 
     #[instrument(skip_all, fields(user = %id))]
     async fn user(&self, id: UserId) -> Result<Option<UserRecord>> {
-        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1").bind(id.0).fetch_optional(&self.pool).await?;
         row.as_ref().map(user_row).transpose()
     }
 
@@ -561,12 +516,7 @@ impl Storage for PgStorage {
     }
 
     #[instrument(skip_all, fields(user = %user))]
-    async fn create_session(
-        &self,
-        token_sha256: &str,
-        user: UserId,
-        expires_at: DateTime<Utc>,
-    ) -> Result<()> {
+    async fn create_session(&self, token_sha256: &str, user: UserId, expires_at: DateTime<Utc>) -> Result<()> {
         sqlx::query("INSERT INTO sessions (token_sha256, user_id, expires_at) VALUES ($1, $2, $3)")
             .bind(token_sha256)
             .bind(user.0)
@@ -577,11 +527,7 @@ impl Storage for PgStorage {
     }
 
     #[instrument(skip_all)]
-    async fn session_user(
-        &self,
-        token_sha256: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<UserRecord>> {
+    async fn session_user(&self, token_sha256: &str, now: DateTime<Utc>) -> Result<Option<UserRecord>> {
         // `now` is the injected clock, not the database's, so tests can move time.
         let row = sqlx::query(
             "SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id \
@@ -596,10 +542,7 @@ impl Storage for PgStorage {
 
     #[instrument(skip_all)]
     async fn delete_session(&self, token_sha256: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1")
-            .bind(token_sha256)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1").bind(token_sha256).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -643,33 +586,24 @@ impl Storage for PgStorage {
             insert_event(&mut tx, r.id, e).await?;
         }
         tx.commit().await?;
-        Ok(ReportRecord {
-            number,
-            version: 1,
-            ..r.clone()
-        })
+        Ok(ReportRecord { number, version: 1, ..r.clone() })
     }
 
     #[instrument(skip_all, fields(report = %id))]
     async fn report(&self, id: ReportId) -> Result<Option<ReportRecord>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            report_columns!(),
-            " FROM reports r WHERE r.id = $1"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(concat!("SELECT ", report_columns!(), " FROM reports r WHERE r.id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(report_row).transpose()
     }
 
     #[instrument(skip_all, fields(report = %id))]
     async fn report_photos(&self, id: ReportId) -> Result<Vec<PhotoRecord>> {
-        let rows =
-            sqlx::query("SELECT * FROM report_photos WHERE report_id = $1 ORDER BY position")
-                .bind(id.0)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query("SELECT * FROM report_photos WHERE report_id = $1 ORDER BY position")
+            .bind(id.0)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(PhotoRecord {
@@ -694,15 +628,9 @@ impl Storage for PgStorage {
                 Ok(EventRecord {
                     at: r.try_get("at")?,
                     actor: r.try_get::<Option<Uuid>, _>("actor_id")?.map(UserId),
-                    actor_role: r
-                        .try_get::<Option<&str>, _>("actor_role")?
-                        .map(role)
-                        .transpose()?,
+                    actor_role: r.try_get::<Option<&str>, _>("actor_role")?.map(role).transpose()?,
                     action: r.try_get("action")?,
-                    from_status: r
-                        .try_get::<Option<&str>, _>("from_status")?
-                        .map(status)
-                        .transpose()?,
+                    from_status: r.try_get::<Option<&str>, _>("from_status")?.map(status).transpose()?,
                     to_status: status(r.try_get("to_status")?)?,
                     public_note: r.try_get("public_note")?,
                     internal_note: r.try_get("internal_note")?,
@@ -745,16 +673,12 @@ impl Storage for PgStorage {
         insert_photos(&mut tx, r.id, &change.photos).await?;
         insert_notifications(&mut tx, &change.notifications).await?;
         tx.commit().await?;
-        Ok(ReportRecord {
-            version: r.version + 1,
-            ..r.clone()
-        })
+        Ok(ReportRecord { version: r.version + 1, ..r.clone() })
     }
 
     #[instrument(skip_all)]
     async fn query_reports(&self, q: &ReportQuery) -> Result<Vec<ReportRecord>> {
-        let mut b =
-            QueryBuilder::<Postgres>::new(concat!("SELECT ", report_columns!(), " FROM reports r"));
+        let mut b = QueryBuilder::<Postgres>::new(concat!("SELECT ", report_columns!(), " FROM reports r"));
         push_filters(&mut b, q);
         if q.order_by_deadline {
             b.push(" ORDER BY r.deadline ASC NULLS LAST, r.number");
@@ -763,8 +687,7 @@ impl Storage for PgStorage {
         }
         b.push(" LIMIT ").push_bind(i64::from(q.limit));
         // Saturating: an offset past i64::MAX skips everything either way.
-        b.push(" OFFSET ")
-            .push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
+        b.push(" OFFSET ").push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
         let rows = b.build().fetch_all(&self.pool).await?;
         rows.iter().map(report_row).collect()
     }
@@ -779,33 +702,20 @@ impl Storage for PgStorage {
 
     #[instrument(skip_all)]
     async fn cluster_reports(&self, q: &ReportQuery, cell_deg: f64) -> Result<Vec<Cluster>> {
-        let mut b = QueryBuilder::<Postgres>::new(
-            "SELECT AVG(r.lat) AS lat, AVG(r.lon) AS lon, COUNT(*) AS n FROM reports r",
-        );
+        let mut b =
+            QueryBuilder::<Postgres>::new("SELECT AVG(r.lat) AS lat, AVG(r.lon) AS lon, COUNT(*) AS n FROM reports r");
         push_filters(&mut b, q);
-        b.push(" GROUP BY floor(r.lat / ")
-            .push_bind(cell_deg)
-            .push("), floor(r.lon / ")
-            .push_bind(cell_deg)
-            .push(")");
+        b.push(" GROUP BY floor(r.lat / ").push_bind(cell_deg).push("), floor(r.lon / ").push_bind(cell_deg).push(")");
         let rows = b.build().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
-                Ok(Cluster {
-                    lat: r.try_get("lat")?,
-                    lon: r.try_get("lon")?,
-                    count: r.try_get::<i64, _>("n")? as u64,
-                })
+                Ok(Cluster { lat: r.try_get("lat")?, lon: r.try_get("lon")?, count: r.try_get::<i64, _>("n")? as u64 })
             })
             .collect()
     }
 
     #[instrument(skip_all)]
-    async fn overdue_candidates(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<ReportRecord>> {
+    async fn overdue_candidates(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ReportRecord>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             report_columns!(),
@@ -844,9 +754,8 @@ impl Storage for PgStorage {
 
     #[instrument(skip_all)]
     async fn pending_notifications(&self) -> Result<Vec<Notification>> {
-        let rows = sqlx::query("SELECT * FROM notifications WHERE sent_at IS NULL ORDER BY seq")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM notifications WHERE sent_at IS NULL ORDER BY seq").fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(Notification {

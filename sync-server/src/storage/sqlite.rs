@@ -9,17 +9,30 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// SQLite storage. Writes go through a single connection (SQLite allows one writer at a time;
 /// queueing in the pool is cheaper than `SQLITE_BUSY` retries); reads use a separate pool.
+///
+/// New reports — the hot write path — are group-committed: a writer task takes every submission
+/// waiting at that moment and stores them in one transaction, each inside its own savepoint, so one
+/// fsync serves many reports while each report stays all-or-nothing. Nobody is answered before the
+/// commit.
 #[derive(Clone)]
 pub struct SqliteStorage {
     writer: SqlitePool,
     reader: SqlitePool,
+    ingest: mpsc::Sender<PendingInsert>,
 }
+
+/// A submission waiting for the group commit, and where to send its outcome.
+type PendingInsert = (NewReport, oneshot::Sender<Result<ReportRecord>>);
+
+/// The most reports one group commit takes.
+const GROUP_COMMIT_MAX: usize = 256;
 
 impl SqliteStorage {
     /// Opens (creating if needed) the database at `url`, e.g. `sqlite:///var/lib/smartmap/smartmap.db`.
@@ -32,17 +45,100 @@ impl SqliteStorage {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options.read_only(true))
-            .await?;
-        Ok(SqliteStorage { writer, reader })
+        let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        let (ingest, queue) = mpsc::channel(4 * GROUP_COMMIT_MAX);
+        tokio::spawn(group_commit(writer.clone(), queue));
+        Ok(SqliteStorage { writer, reader, ingest })
     }
 
     /// The writer pool, for benchmarks that compare the HTTP path with raw inserts.
     pub fn writer_pool(&self) -> &SqlitePool {
         &self.writer
     }
+}
+
+/// The group-commit loop; ends when every `SqliteStorage` clone is dropped.
+async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<PendingInsert>) {
+    let mut batch = Vec::with_capacity(GROUP_COMMIT_MAX);
+    while queue.recv_many(&mut batch, GROUP_COMMIT_MAX).await > 0 {
+        let outcomes = insert_batch(&writer, &batch).await;
+        for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
+            // The submitter may have gone away (client disconnected); its report is stored anyway.
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+/// Stores a batch of reports in one transaction, each in a savepoint. On a failed commit every
+/// report of the batch gets the error (none of them is stored).
+async fn insert_batch(writer: &SqlitePool, batch: &[PendingInsert]) -> Vec<Result<ReportRecord>> {
+    let mut tx = match writer.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return batch.iter().map(|_| Err(StorageError::Batch(e.to_string()))).collect(),
+    };
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for (new, _) in batch {
+        let outcome = async {
+            sqlx::query("SAVEPOINT report").execute(&mut *tx).await?;
+            match insert_report_rows(&mut tx, new).await {
+                Ok(number) => {
+                    sqlx::query("RELEASE report").execute(&mut *tx).await?;
+                    Ok(ReportRecord { number, version: 1, ..new.report.clone() })
+                }
+                Err(e) => {
+                    sqlx::query("ROLLBACK TO report").execute(&mut *tx).await?;
+                    sqlx::query("RELEASE report").execute(&mut *tx).await?;
+                    Err(e)
+                }
+            }
+        }
+        .await;
+        outcomes.push(outcome);
+    }
+    match tx.commit().await {
+        Ok(()) => outcomes,
+        Err(e) => batch.iter().map(|_| Err(StorageError::Batch(e.to_string()))).collect(),
+    }
+}
+
+/// The rows of one new report: the report, its photos, its first events. Returns its number.
+async fn insert_report_rows(tx: &mut sqlx::SqliteConnection, new: &NewReport) -> Result<i64> {
+    let r = &new.report;
+    let number: i64 = sqlx::query_scalar(
+        "INSERT INTO reports (id, category_id, district_id, body_id, status, lat, lon, description, address, \
+         reporter_id, hide_reporter_name, crew_id, duplicate_of, created_at, routed_at, deadline, closed_at, \
+         overdue_at, updated_at, version, payload_sha256, hidden) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING number",
+    )
+    .bind(r.id.0.as_bytes().as_slice())
+    .bind(r.category.as_str())
+    .bind(r.district.as_str())
+    .bind(r.body.as_ref().map(|b| b.as_str()))
+    .bind(r.status.as_str())
+    .bind(r.lat)
+    .bind(r.lon)
+    .bind(&r.description)
+    .bind(&r.address)
+    .bind(r.reporter.0.as_bytes().as_slice())
+    .bind(r.hide_reporter_name)
+    .bind(r.crew.map(|c| c.0.as_bytes().to_vec()))
+    .bind(r.duplicate_of.map(|d| d.0.as_bytes().to_vec()))
+    .bind(ms(r.created_at))
+    .bind(r.routed_at.map(ms))
+    .bind(r.deadline.map(ms))
+    .bind(r.closed_at.map(ms))
+    .bind(r.overdue_at.map(ms))
+    .bind(ms(r.updated_at))
+    .bind(&r.payload_sha256)
+    .bind(r.hidden)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| unique_as_conflict(e, "id"))?;
+    insert_photos(tx, r.id, &new.photos).await?;
+    for e in &new.events {
+        insert_event(tx, r.id, e).await?;
+    }
+    Ok(number)
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -141,10 +237,14 @@ const REPORT_COLUMNS: &str = "r.number, r.id, r.category_id, r.district_id, r.bo
 fn push_filters(b: &mut QueryBuilder<Sqlite>, q: &ReportQuery) {
     b.push(" WHERE 1 = 1");
     if let Some(bb) = &q.bbox {
-        b.push(" AND t.min_lat >= ").push_bind(bb.south());
-        b.push(" AND t.max_lat <= ").push_bind(bb.north());
-        b.push(" AND t.min_lon >= ").push_bind(bb.west());
-        b.push(" AND t.max_lon <= ").push_bind(bb.east());
+        // The R*Tree stores 32-bit floats rounded outwards, so it only narrows the search;
+        // the exact columns decide (edges included).
+        b.push(" AND t.max_lat >= ").push_bind(bb.south());
+        b.push(" AND t.min_lat <= ").push_bind(bb.north());
+        b.push(" AND t.max_lon >= ").push_bind(bb.west());
+        b.push(" AND t.min_lon <= ").push_bind(bb.east());
+        b.push(" AND r.lat BETWEEN ").push_bind(bb.south()).push(" AND ").push_bind(bb.north());
+        b.push(" AND r.lon BETWEEN ").push_bind(bb.west()).push(" AND ").push_bind(bb.east());
     }
     if !q.categories.is_empty() {
         b.push(" AND r.category_id IN (");
@@ -189,18 +289,10 @@ fn push_filters(b: &mut QueryBuilder<Sqlite>, q: &ReportQuery) {
 }
 
 fn from_clause(q: &ReportQuery) -> &'static str {
-    if q.bbox.is_some() {
-        " FROM reports_rtree t JOIN reports r ON r.number = t.number"
-    } else {
-        " FROM reports r"
-    }
+    if q.bbox.is_some() { " FROM reports_rtree t JOIN reports r ON r.number = t.number" } else { " FROM reports r" }
 }
 
-async fn insert_photos(
-    tx: &mut sqlx::SqliteConnection,
-    report: ReportId,
-    photos: &[PhotoRecord],
-) -> Result<()> {
+async fn insert_photos(tx: &mut sqlx::SqliteConnection, report: ReportId, photos: &[PhotoRecord]) -> Result<()> {
     let start: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position) + 1, 0) FROM report_photos WHERE report_id = ?")
         .bind(report.0.as_bytes().as_slice())
         .fetch_one(&mut *tx)
@@ -292,7 +384,10 @@ impl Storage for SqliteStorage {
                 Ok(Category {
                     id: slug(r.try_get("id")?, "category")?,
                     name: Localized::new(r.try_get::<String, _>("name_ka")?, r.try_get::<String, _>("name_en")?),
-                    sla: Sla { amount: r.try_get::<i64, _>("sla_amount")? as u32, unit: sla_unit(r.try_get("sla_unit")?)? },
+                    sla: Sla {
+                        amount: r.try_get::<i64, _>("sla_amount")? as u32,
+                        unit: sla_unit(r.try_get("sla_unit")?)?,
+                    },
                     active: r.try_get("active")?,
                 })
             })
@@ -502,49 +597,16 @@ impl Storage for SqliteStorage {
     }
 
     async fn insert_report(&self, new: &NewReport) -> Result<ReportRecord> {
-        let r = &new.report;
-        let mut tx = self.writer.begin().await?;
-        let number: i64 = sqlx::query_scalar(
-            "INSERT INTO reports (id, category_id, district_id, body_id, status, lat, lon, description, address, \
-             reporter_id, hide_reporter_name, crew_id, duplicate_of, created_at, routed_at, deadline, closed_at, \
-             overdue_at, updated_at, version, payload_sha256, hidden) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING number",
-        )
-        .bind(r.id.0.as_bytes().as_slice())
-        .bind(r.category.as_str())
-        .bind(r.district.as_str())
-        .bind(r.body.as_ref().map(|b| b.as_str()))
-        .bind(r.status.as_str())
-        .bind(r.lat)
-        .bind(r.lon)
-        .bind(&r.description)
-        .bind(&r.address)
-        .bind(r.reporter.0.as_bytes().as_slice())
-        .bind(r.hide_reporter_name)
-        .bind(r.crew.map(|c| c.0.as_bytes().to_vec()))
-        .bind(r.duplicate_of.map(|d| d.0.as_bytes().to_vec()))
-        .bind(ms(r.created_at))
-        .bind(r.routed_at.map(ms))
-        .bind(r.deadline.map(ms))
-        .bind(r.closed_at.map(ms))
-        .bind(r.overdue_at.map(ms))
-        .bind(ms(r.updated_at))
-        .bind(&r.payload_sha256)
-        .bind(r.hidden)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| unique_as_conflict(e, "id"))?;
-        insert_photos(&mut tx, r.id, &new.photos).await?;
-        for e in &new.events {
-            insert_event(&mut tx, r.id, e).await?;
-        }
-        tx.commit().await?;
-        Ok(ReportRecord { number, version: 1, ..r.clone() })
+        let (reply, outcome) = oneshot::channel();
+        let closed = || StorageError::Batch("the storage is shutting down".into());
+        self.ingest.send((new.clone(), reply)).await.map_err(|_| closed())?;
+        outcome.await.map_err(|_| closed())?
     }
 
     async fn report(&self, id: ReportId) -> Result<Option<ReportRecord>> {
         let sql = format!("SELECT {REPORT_COLUMNS} FROM reports r WHERE r.id = ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.0.as_bytes().as_slice()).fetch_optional(&self.reader).await?;
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.0.as_bytes().as_slice()).fetch_optional(&self.reader).await?;
         row.as_ref().map(report_row).transpose()
     }
 
@@ -652,7 +714,9 @@ impl Storage for SqliteStorage {
         b.push_bind(cell_deg).push(" AS INTEGER)");
         let rows = b.build().fetch_all(&self.reader).await?;
         rows.into_iter()
-            .map(|r| Ok(Cluster { lat: r.try_get("lat")?, lon: r.try_get("lon")?, count: r.try_get::<i64, _>("n")? as u64 }))
+            .map(|r| {
+                Ok(Cluster { lat: r.try_get("lat")?, lon: r.try_get("lon")?, count: r.try_get::<i64, _>("n")? as u64 })
+            })
             .collect()
     }
 
@@ -662,7 +726,8 @@ impl Storage for SqliteStorage {
              AND r.status IN ('routed', 'acknowledged', 'in_progress', 'reopened') AND r.deadline < ? \
              ORDER BY r.deadline LIMIT ?"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ms(now)).bind(limit as i64).fetch_all(&self.reader).await?;
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ms(now)).bind(limit as i64).fetch_all(&self.reader).await?;
         rows.iter().map(report_row).collect()
     }
 

@@ -15,9 +15,7 @@ pub const BLUE: [u8; 3] = [0, 0, 255];
 pub fn jpeg(width: u32, height: u32, paint: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
     let image = RgbImage::from_fn(width, height, |x, y| Rgb(paint(x, y)));
     let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, 95)
-        .encode_image(&image)
-        .unwrap();
+    JpegEncoder::new_with_quality(&mut out, 95).encode_image(&image).unwrap();
     out
 }
 
@@ -25,9 +23,7 @@ pub fn jpeg(width: u32, height: u32, paint: impl Fn(u32, u32) -> [u8; 3]) -> Vec
 pub fn gray_jpeg(width: u32, height: u32, level: u8) -> Vec<u8> {
     let pixels = vec![level; (width * height) as usize];
     let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, 95)
-        .encode(&pixels, width, height, ExtendedColorType::L8)
-        .unwrap();
+    JpegEncoder::new_with_quality(&mut out, 95).encode(&pixels, width, height, ExtendedColorType::L8).unwrap();
     out
 }
 
@@ -45,9 +41,7 @@ pub fn marked_corners_jpeg(width: u32, height: u32) -> Vec<u8> {
 pub fn png_rgba(width: u32, height: u32, paint: impl Fn(u32, u32) -> [u8; 4]) -> Vec<u8> {
     let image = RgbaImage::from_fn(width, height, |x, y| Rgba(paint(x, y)));
     let mut out = Vec::new();
-    PngEncoder::new(&mut out)
-        .write_image(image.as_raw(), width, height, ExtendedColorType::Rgba8)
-        .unwrap();
+    PngEncoder::new(&mut out).write_image(image.as_raw(), width, height, ExtendedColorType::Rgba8).unwrap();
     out
 }
 
@@ -55,9 +49,7 @@ pub fn png_rgba(width: u32, height: u32, paint: impl Fn(u32, u32) -> [u8; 4]) ->
 pub fn webp(width: u32, height: u32, paint: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
     let image = RgbImage::from_fn(width, height, |x, y| Rgb(paint(x, y)));
     let mut out = Vec::new();
-    WebPEncoder::new_lossless(&mut out)
-        .write_image(image.as_raw(), width, height, ExtendedColorType::Rgb8)
-        .unwrap();
+    WebPEncoder::new_lossless(&mut out).write_image(image.as_raw(), width, height, ExtendedColorType::Rgb8).unwrap();
     out
 }
 
@@ -91,11 +83,7 @@ pub fn exif_app1(orientation: u16) -> Vec<u8> {
         tiff.extend_from_slice(&value);
     }
     fn rationals(values: [(u32, u32); 3]) -> Vec<u8> {
-        values
-            .iter()
-            .flat_map(|(n, d)| [n.to_le_bytes(), d.to_le_bytes()])
-            .flatten()
-            .collect()
+        values.iter().flat_map(|(n, d)| [n.to_le_bytes(), d.to_le_bytes()]).flatten().collect()
     }
 
     let ifd0_at = 8u32;
@@ -122,13 +110,7 @@ pub fn exif_app1(orientation: u16) -> Vec<u8> {
     entry(&mut tiff, 0x0002, RATIONAL, 3, latitude_at.to_le_bytes());
     entry(&mut tiff, 0x0003, ASCII, 2, *b"E\0\0\0");
     entry(&mut tiff, 0x0004, RATIONAL, 3, longitude_at.to_le_bytes());
-    entry(
-        &mut tiff,
-        0x001B,
-        UNDEFINED,
-        method.len() as u32,
-        method_at.to_le_bytes(),
-    );
+    entry(&mut tiff, 0x001B, UNDEFINED, method.len() as u32, method_at.to_le_bytes());
     tiff.extend_from_slice(&0u32.to_le_bytes());
 
     tiff.extend_from_slice(&rationals([(41, 1), (42, 1), (5436, 100)]));
@@ -141,10 +123,12 @@ pub fn exif_app1(orientation: u16) -> Vec<u8> {
     app1
 }
 
-/// An 8×8 baseline JPEG of one flat colour with any number of components, assembled by hand
-/// because `image` cannot write CMYK. `stored` is each component's sample value as stored; with
-/// `adobe_transform` an Adobe APP14 segment says how to read them (0 = CMYK/RGB, 2 = YCCK).
-pub fn flat_jpeg(stored: &[u8], adobe_transform: Option<u8>) -> Vec<u8> {
+/// A baseline JPEG of one flat colour with any number of components, assembled by hand:
+/// `image` cannot write CMYK, and a flat image of any size costs next to nothing to build and
+/// decode (tests run unoptimised). `stored` is each component's sample value as stored; with
+/// `adobe_transform` an Adobe APP14 segment says how to read them (0 = CMYK/RGB, 2 = YCCK);
+/// three components without it are YCbCr.
+pub fn flat_jpeg(width: u16, height: u16, stored: &[u8], adobe_transform: Option<u8>) -> Vec<u8> {
     let mut out = vec![0xFF, 0xD8];
     let mut segment = |marker: u8, payload: &[u8]| {
         out.extend_from_slice(&[0xFF, marker]);
@@ -152,15 +136,15 @@ pub fn flat_jpeg(stored: &[u8], adobe_transform: Option<u8>) -> Vec<u8> {
         out.extend_from_slice(payload);
     };
     if let Some(transform) = adobe_transform {
-        segment(
-            0xEE,
-            &[b"Adobe".as_slice(), &[0, 100, 0, 0, 0, 0, transform]].concat(),
-        );
+        segment(0xEE, &[b"Adobe".as_slice(), &[0, 100, 0, 0, 0, 0, transform]].concat());
     }
     // Every quantiser 8, so a DC coefficient d decodes to the sample d + 128.
     segment(0xDB, &[[0u8].as_slice(), &[8; 64]].concat());
     let count = stored.len() as u8;
-    let mut sof = vec![8, 0, 8, 0, 8, count];
+    let mut sof = vec![8];
+    sof.extend_from_slice(&height.to_be_bytes());
+    sof.extend_from_slice(&width.to_be_bytes());
+    sof.push(count);
     for id in 1..=count {
         sof.extend_from_slice(&[id, 0x11, 0]);
     }
@@ -168,10 +152,7 @@ pub fn flat_jpeg(stored: &[u8], adobe_transform: Option<u8>) -> Vec<u8> {
     // DC: categories 0–8, each a 4-bit code equal to the category. AC: only EOB, code "00".
     let mut dc_lengths = [0u8; 16];
     dc_lengths[3] = 9;
-    segment(
-        0xC4,
-        &[[0x00].as_slice(), &dc_lengths, &[0, 1, 2, 3, 4, 5, 6, 7, 8]].concat(),
-    );
+    segment(0xC4, &[[0x00].as_slice(), &dc_lengths, &[0, 1, 2, 3, 4, 5, 6, 7, 8]].concat());
     let mut ac_lengths = [0u8; 16];
     ac_lengths[1] = 1;
     segment(0xC4, &[[0x10].as_slice(), &ac_lengths, &[0x00]].concat());
@@ -182,6 +163,9 @@ pub fn flat_jpeg(stored: &[u8], adobe_transform: Option<u8>) -> Vec<u8> {
     sos.extend_from_slice(&[0, 63, 0]);
     segment(0xDA, &sos);
 
+    // One 8×8 block per component per MCU. The first block of each component carries its DC
+    // value; every later one repeats it (difference 0) and ends at once.
+    let blocks = usize::from(width.div_ceil(8)) * usize::from(height.div_ceil(8));
     let mut bits = BitWriter::default();
     for &sample in stored {
         let dc = i32::from(sample) - 128;
@@ -190,6 +174,11 @@ pub fn flat_jpeg(stored: &[u8], adobe_transform: Option<u8>) -> Vec<u8> {
         let extra = if dc < 0 { dc + (1 << category) - 1 } else { dc };
         bits.put(extra as u32, category);
         bits.put(0b00, 2);
+    }
+    for _ in 1..blocks {
+        for _ in stored {
+            bits.put(0, 6); // DC category 0 ("0000"), then EOB ("00")
+        }
     }
     out.extend_from_slice(&bits.finish());
     out.extend_from_slice(&[0xFF, 0xD9]);
@@ -270,11 +259,7 @@ fn crc32(data: &[u8]) -> u32 {
     for &byte in data {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
         }
     }
     !crc
@@ -298,16 +283,10 @@ fn jpeg_segments(jpeg: &[u8]) -> Vec<(u8, usize)> {
 
 /// The marker codes of a JPEG's segments, from SOI up to and including SOS.
 pub fn jpeg_markers(jpeg: &[u8]) -> Vec<u8> {
-    jpeg_segments(jpeg)
-        .into_iter()
-        .map(|(marker, _)| marker)
-        .collect()
+    jpeg_segments(jpeg).into_iter().map(|(marker, _)| marker).collect()
 }
 
 /// Where the first segment with `marker` starts (at its 0xFF).
 pub fn segment_offset(jpeg: &[u8], marker: u8) -> Option<usize> {
-    jpeg_segments(jpeg)
-        .into_iter()
-        .find(|&(m, _)| m == marker)
-        .map(|(_, at)| at)
+    jpeg_segments(jpeg).into_iter().find(|&(m, _)| m == marker).map(|(_, at)| at)
 }
