@@ -34,6 +34,10 @@ pub struct Settings {
     pub max_photo_bytes: usize,
     /// The body that gets reports no routing rule and no district administration claims.
     pub fallback_body: String,
+    /// The server's public base URL (e.g. `https://smartmap.tbilisi.gov.ge`), used where an
+    /// answer must carry absolute links (Open311's `media_url`, discovery). Unset: taken from
+    /// each request's `Host` header, which is only right behind a proxy that sets it faithfully.
+    pub public_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -52,6 +56,7 @@ impl Default for Settings {
             max_photos: 6,
             max_photo_bytes: 20 * 1024 * 1024,
             fallback_body: "municipal-services-agency".into(),
+            public_url: None,
         }
     }
 }

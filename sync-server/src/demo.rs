@@ -199,6 +199,13 @@ pub async fn seed_demo(state: &AppState, reports: usize) -> anyhow::Result<Vec<D
     let admin = made(account(state, Role::Admin, "admin@demo.smartmap.ge", "ადმინისტრატორი", None, None).await?);
     let _ = district_staff;
 
+    // Demo heads of every body, so overdue escalations have somewhere to go.
+    for body in &state.reference().bodies {
+        let head_email = Some(format!("head.{}@demo.smartmap.ge", body.id));
+        state.storage.upsert_body(&smartmap_shared::body::Body { head_email, ..body.clone() }).await?;
+    }
+    state.reload_reference().await?;
+
     // One crew per body that receives reports, so every demo ticket can be worked.
     let reference = state.reference();
     let mut crews = vec![crew];
@@ -284,13 +291,13 @@ pub async fn seed_demo(state: &AppState, reports: usize) -> anyhow::Result<Vec<D
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
-        if stage >= 30 && stage < 88 {
+        if (30..88).contains(&stage) {
             later(5);
             act(&past, &admin, id, do_act(Action::AssignCrew { crew: crew.id }, None), vec![])
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
-        if stage >= 45 && stage < 88 {
+        if (45..88).contains(&stage) {
             later(20 + rng.below(60) as i64);
             act(
                 &past,

@@ -36,10 +36,10 @@ fn overdue_change(state: &AppState, report: ReportRecord, now: chrono::DateTime<
         recipients.push(email);
     }
     let admin = district_administration_id(&report.district);
-    if let Some(email) = reference.body(&admin).and_then(|b| b.head_email.clone()) {
-        if !recipients.contains(&email) {
-            recipients.push(email);
-        }
+    if let Some(email) = reference.body(&admin).and_then(|b| b.head_email.clone())
+        && !recipients.contains(&email)
+    {
+        recipients.push(email);
     }
     let body_name = report.body.as_ref().and_then(|b| reference.body(b)).map(|b| b.name.en.clone()).unwrap_or_default();
     let notifications = recipients

@@ -23,6 +23,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod media;
+pub mod open311;
 pub mod reports;
 pub mod state;
 pub mod stats;

@@ -97,6 +97,22 @@ async fn plausible_call(app: &TestApp, w: &World, route: &RouteDoc, caller: Opti
         ("GET", "/media/{file}") => app.get(&format!("/media/{}", w.photo_file), token).await,
         ("GET", "/api/reports/{id}") => app.get(&format!("/api/reports/{}", w.ticket), token).await,
         ("GET", path) if !path.contains('{') => app.get(path, token).await,
+        ("GET", "/open311/v2/tokens/{token}") => {
+            let posted = open311_post(app, admin).await.expect(200);
+            app.get(&format!("/open311/v2/tokens/{}.json", posted[0]["token"].as_str().unwrap()), token).await
+        }
+        ("GET", path) if path.starts_with("/open311/") => {
+            let path = path
+                .replace("{format}", "xml")
+                .replace("{service_code}", "cleaning.xml")
+                .replace("{service_request_id}", &format!("{}.xml", w.ticket));
+            app.get(&path, token).await
+        }
+        ("POST", "/open311/v2/requests.{format}") => open311_post(app, admin).await,
+        ("POST", "/api/admin/open311/keys") => {
+            let body = json!({ "app_name": format!("App {n}"), "contact_email": "apps@test.smartmap.ge" });
+            app.post_json(route.path, token, &body).await
+        }
         ("POST", "/api/auth/register") => {
             let body = json!({ "email": format!("new-{n}@test.smartmap.ge"), "password": PASSWORD, "display_name": "New Resident" });
             app.post_json(route.path, token, &body).await
@@ -177,6 +193,26 @@ async fn plausible_call(app: &TestApp, w: &World, route: &RouteDoc, caller: Opti
         }
         (method, path) => panic!("no plausible request for {method} {path}: add one to plausible_call"),
     }
+}
+
+/// An Open311 service request posted with a key the admin issues for it (the key, not a
+/// session, is what admits a caller).
+async fn open311_post(app: &TestApp, admin: &Account) -> Reply {
+    let issued = app
+        .post_json(
+            "/api/admin/open311/keys",
+            Some(&admin.token),
+            &json!({ "app_name": "Matrix", "contact_email": "apps@test.smartmap.ge" }),
+        )
+        .await
+        .expect(201);
+    let key = issued["api_key"].as_str().unwrap();
+    let form = format!("api_key={key}&service_code=cleaning&lat=41.8027&long=44.8291&description=Rubbish.");
+    let request = app
+        .request(Method::POST, "/open311/v2/requests.json", None)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form);
+    app.send(request).await
 }
 
 /// What the catalogue says `caller` must get from `route`: `Some(401|403)`, or `None` for
@@ -403,7 +439,12 @@ async fn a_session_ends_at_sign_out_and_when_it_expires(backend: Backend) {
 
 /// The catalogue path with every parameter filled with something well-formed but unknown.
 fn concrete(path: &str) -> String {
-    path.replace("{id}", "00000000-0000-0000-0000-000000000000").replace("{file}", &format!("{}.jpg", "0".repeat(64)))
+    path.replace("{id}", "00000000-0000-0000-0000-000000000000")
+        .replace("{file}", &format!("{}.jpg", "0".repeat(64)))
+        .replace("{format}", "json")
+        .replace("{service_code}", "unknown.json")
+        .replace("{service_request_id}", "0.json")
+        .replace("{token}", "unknown.json")
 }
 
 fn is_router_404(reply: &Reply) -> bool {
@@ -442,12 +483,14 @@ async fn the_router_serves_exactly_the_catalogued_routes(backend: Backend) {
 }
 
 /// The routes the server's source declares (`.route("/path", get(..).post(..))` in
-/// `sync-server/src/http/`), as (method, path).
+/// `sync-server/src/http/` and `sync-server/src/open311/`), as (method, path).
 fn routes_in_source() -> BTreeSet<(String, String)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sync-server/src/http");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sync-server/src");
     let mut found = BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).expect("the server's http sources") {
-        let path = entry.unwrap().path();
+    let sources = ["http", "open311"].into_iter().flat_map(|dir| {
+        std::fs::read_dir(src.join(dir)).expect("the server's router sources").map(|entry| entry.unwrap().path())
+    });
+    for path in sources {
         if path.extension().is_none_or(|e| e != "rs") {
             continue;
         }

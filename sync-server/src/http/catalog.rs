@@ -36,7 +36,7 @@ pub struct RouteDoc {
     pub access: Access,
     /// What it does.
     pub summary: &'static str,
-    /// Request body, if any: `json`, `multipart`.
+    /// Request body, if any: `json`, `multipart`, `form` (`application/x-www-form-urlencoded`).
     pub body: Option<&'static str>,
 }
 
@@ -162,4 +162,75 @@ pub const ROUTES: &[RouteDoc] = &[
         "Show a hidden report again.",
         Some("json"),
     ),
+    r(
+        "GET",
+        "/open311/v2/discovery.{format}",
+        Access::Public,
+        "Open311 service discovery (format: xml or json): the GeoReport v2 endpoint, its formats and contact.",
+        None,
+    ),
+    r(
+        "GET",
+        "/open311/v2/services.{format}",
+        Access::Public,
+        "Open311 GeoReport v2 service list (format: xml or json): every category taking reports, by service_code.",
+        None,
+    ),
+    r(
+        "GET",
+        "/open311/v2/services/{service_code}",
+        Access::Public,
+        "Open311 service definition: `{service_code}.xml` or `.json`, the category's questions as attributes.",
+        None,
+    ),
+    r(
+        "GET",
+        "/open311/v2/requests.{format}",
+        Access::Public,
+        "Open311 service requests (public reports) as xml or json: service_request_id, service_code, start_date, \
+         end_date, status (open, closed); most recent 90 days and 1000 records by default; extensions: page, \
+         page_size, updated_after, updated_before, extensions=true.",
+        None,
+    ),
+    r(
+        "POST",
+        "/open311/v2/requests.{format}",
+        Access::Public,
+        "Open311: post a service request (form-encoded, or multipart with `media` photos) with an `api_key` \
+         issued by an admin; lat and long required; answers service_request_id and token (xml or json).",
+        Some("form"),
+    ),
+    r(
+        "GET",
+        "/open311/v2/requests/{service_request_id}",
+        Access::Public,
+        "Open311 service request: `{service_request_id}.xml` or `.json` (the report's public number); \
+         extensions=true adds our fields and the public timeline as notes.",
+        None,
+    ),
+    r(
+        "GET",
+        "/open311/v2/tokens/{token}",
+        Access::Public,
+        "Open311: the service_request_id of a POST's token, as `{token}.xml` or `.json`.",
+        None,
+    ),
+    r(
+        "GET",
+        "/open311/v2/servicerequestupdates.{format}",
+        Access::Public,
+        "Open311 (mySociety extension): public updates to requests between start_date and end_date, with \
+         extended statuses (OPEN, INVESTIGATING, IN_PROGRESS, FIXED, DUPLICATE, NO_FURTHER_ACTION, \
+         INTERNAL_REFERRAL), oldest first; page, page_size.",
+        None,
+    ),
+    r(
+        "POST",
+        "/api/admin/open311/keys",
+        Access::Roles(ADMIN),
+        "Issue an Open311 api_key to an app ({app_name, contact_email}); the key is answered once and stored \
+         hashed, with the app's own resident account.",
+        Some("json"),
+    ),
+    r("GET", "/api/admin/open311/keys", Access::Roles(ADMIN), "Apps holding Open311 api_keys (never the keys).", None),
 ];

@@ -16,10 +16,10 @@ pub fn parse_json<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, Ap
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed = serde_path_to_error::deserialize::<_, T>(&mut de);
     // Trailing garbage after the document is a syntax error too.
-    if parsed.is_ok() {
-        if let Err(e) = de.end() {
-            return Err(ApiError::Malformed(format!("{what} is not valid JSON: {e}")));
-        }
+    if parsed.is_ok()
+        && let Err(e) = de.end()
+    {
+        return Err(ApiError::Malformed(format!("{what} is not valid JSON: {e}")));
     }
     match parsed {
         Ok(v) => Ok(v),

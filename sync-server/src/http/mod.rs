@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(admin::router())
         .merge(reference::router())
+        .merge(crate::open311::router())
         // Who may call what is decided here, from the catalogue, before any body is read.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .fallback(|| async { ApiError::NotFound("route") })

@@ -34,7 +34,11 @@ pub fn describe() -> Value {
             op["security"] = json!([{ "bearer": [] }]);
         }
         if let Some(kind) = route.body {
-            let media = if kind == "multipart" { "multipart/form-data" } else { "application/json" };
+            let media = match kind {
+                "multipart" => "multipart/form-data",
+                "form" => "application/x-www-form-urlencoded",
+                _ => "application/json",
+            };
             op["requestBody"] = json!({ "content": { media: { "schema": { "type": "object" } } } });
         }
         entry[route.method.to_lowercase()] = op;

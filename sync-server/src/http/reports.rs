@@ -162,10 +162,10 @@ pub fn map_query(p: &MapParams, state: &AppState) -> ApiResult<ReportQuery> {
     }
     q.from = p.from.as_deref().map(|f| parse_time("from", f, false)).transpose()?;
     q.to = p.to.as_deref().map(|t| parse_time("to", t, true)).transpose()?;
-    if let (Some(from), Some(to)) = (q.from, q.to) {
-        if from >= to {
-            return Err(ApiError::field("to", "empty_range", "'to' must be after 'from'"));
-        }
+    if let (Some(from), Some(to)) = (q.from, q.to)
+        && from >= to
+    {
+        return Err(ApiError::field("to", "empty_range", "'to' must be after 'from'"));
     }
     let page_size = p.page_size.unwrap_or(500);
     if !(1..=1000).contains(&page_size) {

@@ -146,10 +146,8 @@ pub async fn act(
             }
             data = serde_json::json!({ "crew": crew });
         }
-        Action::NotResponsible { to_body } => {
-            if reference.body(to_body).is_none() {
-                return Err(ApiError::field("to_body", "unknown_body", format!("there is no body '{to_body}'")));
-            }
+        Action::NotResponsible { to_body } if reference.body(to_body).is_none() => {
+            return Err(ApiError::field("to_body", "unknown_body", format!("there is no body '{to_body}'")));
         }
         Action::MarkDuplicate { original } => {
             let Some(orig) = state.storage.report(*original).await? else {

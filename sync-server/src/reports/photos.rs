@@ -23,7 +23,6 @@ pub async fn intake(state: &AppState, uploads: Vec<Bytes>, kind: PhotoKind) -> A
     let mut prepared = Vec::with_capacity(uploads.len());
     for (i, bytes) in uploads.into_iter().enumerate() {
         let field = format!("photos[{i}]");
-        let limits = limits.clone();
         let photo = tokio::task::spawn_blocking(move || prepare_photo(&bytes, &limits))
             .await
             .map_err(|e| ApiError::Internal(e.into()))?

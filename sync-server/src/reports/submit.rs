@@ -113,11 +113,18 @@ pub async fn submit_report(
         return Err(ApiError::Invalid(errors));
     };
 
-    let id = form.id.map(ReportId).unwrap_or_else(ReportId::new_v7);
-    // A retry must not redo photo work or store anything twice: answer from what is stored.
-    if let Some(existing) = state.storage.report(id).await? {
-        return replay(existing, reporter, &payload_sha256);
-    }
+    // A client-minted id makes retries safe; a retry must not redo photo work or store anything
+    // twice, so it is answered from what is stored. A server-minted id is new by construction.
+    let id = match form.id {
+        Some(client_id) => {
+            let id = ReportId(client_id);
+            if let Some(existing) = state.storage.report(id).await? {
+                return replay(existing, reporter, &payload_sha256);
+            }
+            id
+        }
+        None => ReportId::new_v7(),
+    };
 
     let photos = photos::intake(state, uploads, PhotoKind::Report).await?;
     let retry_sha256 = payload_sha256.clone();

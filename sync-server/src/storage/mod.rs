@@ -7,6 +7,7 @@
 
 mod postgres;
 mod sqlite;
+mod sqlite_ingest;
 
 pub use postgres::PgStorage;
 pub use sqlite::SqliteStorage;
@@ -388,6 +389,35 @@ pub trait Storage: Send + Sync + 'static {
     async fn stats_rows(&self) -> Result<Vec<StatsRow>>;
     /// Notifications not yet sent, oldest first.
     async fn pending_notifications(&self) -> Result<Vec<Notification>>;
+
+    // ---- Open311 GeoReport v2 (issue #5) --------------------------------------------------
+    /// Stores an Open311 API key together with the account its reports are posted through, in
+    /// one transaction.
+    async fn create_open311_key(&self, key: &Open311KeyRecord, account: &UserRecord) -> Result<()>;
+    /// Every issued Open311 key, oldest first.
+    async fn open311_keys(&self) -> Result<Vec<Open311KeyRecord>>;
+    /// The Open311 key stored under the sha256 of its text.
+    async fn open311_key(&self, key_sha256: &str) -> Result<Option<Open311KeyRecord>>;
+    /// Records a report posted through Open311: its token and the submitter's private details.
+    async fn insert_open311_submission(&self, submission: &Open311SubmissionRecord) -> Result<()>;
+    /// The Open311 submission a token was answered with.
+    async fn open311_submission(&self, token: &str) -> Result<Option<Open311SubmissionRecord>>;
+    /// A report by its short public number.
+    async fn report_by_number(&self, number: i64) -> Result<Option<ReportRecord>>;
+    /// [`Storage::query_reports`] narrowed further to reports last changed (`updated_at`) after
+    /// `changed_after` and before `changed_before`, both exclusive.
+    async fn query_reports_changed(
+        &self,
+        query: &ReportQuery,
+        changed_after: Option<DateTime<Utc>>,
+        changed_before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<ReportRecord>>;
+    /// The timelines of several reports at once, each oldest first.
+    async fn events_of_reports(&self, ids: &[ReportId]) -> Result<Vec<(ReportId, EventRecord)>>;
+    /// The photos of several reports at once, each report's in order.
+    async fn photos_of_reports(&self, ids: &[ReportId]) -> Result<Vec<(ReportId, PhotoRecord)>>;
+    /// Timeline entries of all reports inside a time window, oldest first.
+    async fn events_between(&self, window: &EventWindow) -> Result<Vec<TimelineEntry>>;
 }
 
 /// Opens the storage named by `url`: `sqlite://…` or `postgres://…`.
@@ -416,4 +446,101 @@ fn status(s: &str) -> Result<ReportStatus> {
 
 fn role(s: &str) -> Result<Role> {
     Role::parse(s).ok_or_else(|| StorageError::Corrupt(format!("role {s}")))
+}
+
+/// An app allowed to post Open311 service requests. The key itself is shown once, when issued;
+/// only its sha256 is stored (and `Debug` leaves even that out).
+#[derive(Clone, PartialEq)]
+pub struct Open311KeyRecord {
+    /// The key's id.
+    pub id: uuid::Uuid,
+    /// Hex sha256 of the key's text.
+    pub key_sha256: String,
+    /// The app's name, as registered.
+    pub app_name: String,
+    /// Whom to contact about the app.
+    pub contact_email: String,
+    /// The resident account the app's reports are submitted through.
+    pub account: UserId,
+    /// When the key was issued.
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Open311KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Open311KeyRecord")
+            .field("id", &self.id)
+            .field("app_name", &self.app_name)
+            .field("account", &self.account)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A report posted through Open311: the token its POST answered with and the person behind it
+/// as the app described them. The contact details are personal data: never public, and left out
+/// of `Debug`.
+#[derive(Clone, PartialEq)]
+pub struct Open311SubmissionRecord {
+    /// The token (`GET tokens/{token}`).
+    pub token: String,
+    /// The report it created.
+    pub report: ReportId,
+    /// The key that posted it.
+    pub key: uuid::Uuid,
+    /// The submitter's e-mail.
+    pub email: Option<String>,
+    /// The submitter's given name.
+    pub first_name: Option<String>,
+    /// The submitter's family name.
+    pub last_name: Option<String>,
+    /// The submitter's phone number.
+    pub phone: Option<String>,
+    /// The submitting device's id.
+    pub device_id: Option<String>,
+    /// The submitter's account id in the app.
+    pub account_id: Option<String>,
+    /// When it was posted.
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Open311SubmissionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Open311SubmissionRecord")
+            .field("token", &self.token)
+            .field("report", &self.report)
+            .field("key", &self.key)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which timeline entries [`Storage::events_between`] reads.
+#[derive(Debug, Clone, Default)]
+pub struct EventWindow {
+    /// Entries at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Entries before.
+    pub to: Option<DateTime<Utc>>,
+    /// Leave out entries of these actions (e.g. `hide`).
+    pub skip_actions: Vec<String>,
+    /// Leave out entries of reports hidden by moderators.
+    pub public_only: bool,
+    /// Page size.
+    pub limit: u32,
+    /// Entries to skip.
+    pub offset: u64,
+}
+
+/// One timeline entry with the report it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEntry {
+    /// The entry's stable sequence number (increasing in insertion order).
+    pub seq: i64,
+    /// The report.
+    pub report: ReportId,
+    /// The report's public number.
+    pub number: i64,
+    /// The entry.
+    pub event: EventRecord,
 }

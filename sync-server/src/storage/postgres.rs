@@ -769,4 +769,227 @@ impl Storage for PgStorage {
             })
             .collect()
     }
+
+    #[instrument(skip_all, fields(key = %key.id))]
+    async fn create_open311_key(&self, key: &Open311KeyRecord, u: &UserRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO users (id, email, display_name, password_hash, role, district_id, body_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(u.id.0)
+        .bind(&u.email)
+        .bind(&u.display_name)
+        .bind(&u.password_hash)
+        .bind(u.role.as_str())
+        .bind(u.district.as_ref().map(|d| d.as_str()))
+        .bind(u.body.as_ref().map(|b| b.as_str()))
+        .bind(u.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict_on(e, &[("users_email_key", "email"), ("users_pkey", "id")]))?;
+        sqlx::query(
+            "INSERT INTO open311_api_keys (id, key_sha256, app_name, contact_email, account_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(key.id)
+        .bind(&key.key_sha256)
+        .bind(&key.app_name)
+        .bind(&key.contact_email)
+        .bind(key.account.0)
+        .bind(key.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            conflict_on(e, &[("open311_api_keys_key_sha256_key", "api_key"), ("open311_api_keys_pkey", "id")])
+        })?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[instrument(skip_all)]
+    async fn open311_keys(&self) -> Result<Vec<Open311KeyRecord>> {
+        let rows = sqlx::query("SELECT * FROM open311_api_keys ORDER BY created_at, id").fetch_all(&self.pool).await?;
+        rows.iter().map(open311_key_row).collect()
+    }
+
+    #[instrument(skip_all)]
+    async fn open311_key(&self, key_sha256: &str) -> Result<Option<Open311KeyRecord>> {
+        let row = sqlx::query("SELECT * FROM open311_api_keys WHERE key_sha256 = $1")
+            .bind(key_sha256)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(open311_key_row).transpose()
+    }
+
+    #[instrument(skip_all, fields(report = %s.report))]
+    async fn insert_open311_submission(&self, s: &Open311SubmissionRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO open311_submissions (token, report_id, key_id, email, first_name, last_name, phone, \
+             device_id, account_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&s.token)
+        .bind(s.report.0)
+        .bind(s.key)
+        .bind(&s.email)
+        .bind(&s.first_name)
+        .bind(&s.last_name)
+        .bind(&s.phone)
+        .bind(&s.device_id)
+        .bind(&s.account_id)
+        .bind(s.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            conflict_on(e, &[("open311_submissions_pkey", "token"), ("open311_submissions_report_key", "report")])
+        })?;
+        Ok(())
+    }
+
+    #[instrument(skip_all)]
+    async fn open311_submission(&self, token: &str) -> Result<Option<Open311SubmissionRecord>> {
+        let row = sqlx::query("SELECT * FROM open311_submissions WHERE token = $1")
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(Open311SubmissionRecord {
+                token: r.try_get("token")?,
+                report: ReportId(r.try_get("report_id")?),
+                key: r.try_get("key_id")?,
+                email: r.try_get("email")?,
+                first_name: r.try_get("first_name")?,
+                last_name: r.try_get("last_name")?,
+                phone: r.try_get("phone")?,
+                device_id: r.try_get("device_id")?,
+                account_id: r.try_get("account_id")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    #[instrument(skip_all, fields(number))]
+    async fn report_by_number(&self, number: i64) -> Result<Option<ReportRecord>> {
+        let row = sqlx::query(concat!("SELECT ", report_columns!(), " FROM reports r WHERE r.number = $1"))
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(report_row).transpose()
+    }
+
+    #[instrument(skip_all)]
+    async fn query_reports_changed(
+        &self,
+        q: &ReportQuery,
+        changed_after: Option<DateTime<Utc>>,
+        changed_before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<ReportRecord>> {
+        let mut b = QueryBuilder::<Postgres>::new(concat!("SELECT ", report_columns!(), " FROM reports r"));
+        push_filters(&mut b, q);
+        if let Some(after) = changed_after {
+            b.push(" AND r.updated_at > ").push_bind(after);
+        }
+        if let Some(before) = changed_before {
+            b.push(" AND r.updated_at < ").push_bind(before);
+        }
+        if q.order_by_deadline {
+            b.push(" ORDER BY r.deadline ASC NULLS LAST, r.number");
+        } else {
+            b.push(" ORDER BY r.number DESC");
+        }
+        b.push(" LIMIT ").push_bind(i64::from(q.limit));
+        b.push(" OFFSET ").push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
+        let rows = b.build().fetch_all(&self.pool).await?;
+        rows.iter().map(report_row).collect()
+    }
+
+    #[instrument(skip_all, fields(reports = ids.len()))]
+    async fn events_of_reports(&self, ids: &[ReportId]) -> Result<Vec<(ReportId, EventRecord)>> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
+        let rows = sqlx::query("SELECT * FROM report_events WHERE report_id = ANY($1) ORDER BY report_id, seq")
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((ReportId(r.try_get("report_id")?), event_row(r)?))).collect()
+    }
+
+    #[instrument(skip_all, fields(reports = ids.len()))]
+    async fn photos_of_reports(&self, ids: &[ReportId]) -> Result<Vec<(ReportId, PhotoRecord)>> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
+        let rows = sqlx::query("SELECT * FROM report_photos WHERE report_id = ANY($1) ORDER BY report_id, position")
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let photo = PhotoRecord {
+                    kind: PhotoKind::parse(r.try_get("kind")?)?,
+                    sha256: r.try_get("sha256")?,
+                    width: pixels(r, "width")?,
+                    height: pixels(r, "height")?,
+                    created_at: r.try_get("created_at")?,
+                };
+                Ok((ReportId(r.try_get("report_id")?), photo))
+            })
+            .collect()
+    }
+
+    #[instrument(skip_all)]
+    async fn events_between(&self, w: &EventWindow) -> Result<Vec<TimelineEntry>> {
+        let mut b = QueryBuilder::<Postgres>::new(
+            "SELECT e.*, r.number FROM report_events e JOIN reports r ON r.id = e.report_id WHERE true",
+        );
+        if let Some(from) = w.from {
+            b.push(" AND e.at >= ").push_bind(from);
+        }
+        if let Some(to) = w.to {
+            b.push(" AND e.at < ").push_bind(to);
+        }
+        if w.public_only {
+            b.push(" AND NOT r.hidden");
+        }
+        if !w.skip_actions.is_empty() {
+            b.push(" AND NOT (e.action = ANY(").push_bind(w.skip_actions.clone()).push("))");
+        }
+        b.push(" ORDER BY e.at, e.seq LIMIT ").push_bind(i64::from(w.limit));
+        b.push(" OFFSET ").push_bind(i64::try_from(w.offset).unwrap_or(i64::MAX));
+        let rows = b.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TimelineEntry {
+                    seq: r.try_get("seq")?,
+                    report: ReportId(r.try_get("report_id")?),
+                    number: r.try_get("number")?,
+                    event: event_row(r)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn open311_key_row(r: &PgRow) -> Result<Open311KeyRecord> {
+    Ok(Open311KeyRecord {
+        id: r.try_get("id")?,
+        key_sha256: r.try_get("key_sha256")?,
+        app_name: r.try_get("app_name")?,
+        contact_email: r.try_get("contact_email")?,
+        account: UserId(r.try_get("account_id")?),
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// A `report_events` row (of any query selecting its columns).
+fn event_row(r: &PgRow) -> Result<EventRecord> {
+    Ok(EventRecord {
+        at: r.try_get("at")?,
+        actor: r.try_get::<Option<Uuid>, _>("actor_id")?.map(UserId),
+        actor_role: r.try_get::<Option<&str>, _>("actor_role")?.map(role).transpose()?,
+        action: r.try_get("action")?,
+        from_status: r.try_get::<Option<&str>, _>("from_status")?.map(status).transpose()?,
+        to_status: status(r.try_get("to_status")?)?,
+        public_note: r.try_get("public_note")?,
+        internal_note: r.try_get("internal_note")?,
+        data: r.try_get("data")?,
+    })
 }

@@ -17,10 +17,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 /// SQLite storage. Writes go through a single connection (SQLite allows one writer at a time;
 /// queueing in the pool is cheaper than `SQLITE_BUSY` retries); reads use a separate pool.
 ///
-/// New reports — the hot write path — are group-committed: a writer task takes every submission
-/// waiting at that moment and stores them in one transaction, each inside its own savepoint, so one
-/// fsync serves many reports while each report stays all-or-nothing. Nobody is answered before the
-/// commit.
+/// New reports — the hot write path — are group-committed by a dedicated writer thread
+/// (`sqlite_ingest`): it takes every submission waiting at that moment and stores them in one
+/// transaction, each inside its own savepoint, so one fsync serves many reports while each report
+/// stays all-or-nothing. Nobody is answered before the commit.
 #[derive(Clone)]
 pub struct SqliteStorage {
     writer: SqlitePool,
@@ -28,8 +28,7 @@ pub struct SqliteStorage {
     ingest: mpsc::Sender<PendingInsert>,
 }
 
-/// A submission waiting for the group commit, and where to send its outcome.
-type PendingInsert = (NewReport, oneshot::Sender<Result<ReportRecord>>);
+use super::sqlite_ingest::PendingInsert;
 
 /// The most reports one group commit takes.
 const GROUP_COMMIT_MAX: usize = 256;
@@ -45,9 +44,8 @@ impl SqliteStorage {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-        let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
-        let (ingest, queue) = mpsc::channel(4 * GROUP_COMMIT_MAX);
-        tokio::spawn(group_commit(writer.clone(), queue));
+        let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone().read_only(true)).await?;
+        let ingest = super::sqlite_ingest::spawn(options.get_filename(), GROUP_COMMIT_MAX)?;
         Ok(SqliteStorage { writer, reader, ingest })
     }
 
@@ -57,91 +55,21 @@ impl SqliteStorage {
     }
 }
 
-/// The group-commit loop; ends when every `SqliteStorage` clone is dropped.
-async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<PendingInsert>) {
-    let mut batch = Vec::with_capacity(GROUP_COMMIT_MAX);
-    while queue.recv_many(&mut batch, GROUP_COMMIT_MAX).await > 0 {
-        let outcomes = insert_batch(&writer, &batch).await;
-        for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
-            // The submitter may have gone away (client disconnected); its report is stored anyway.
-            let _ = reply.send(outcome);
-        }
-    }
-}
+/// The report row, as written by the group-commit writer (`sqlite_ingest`).
+pub(super) const INSERT_REPORT_SQL: &str = "INSERT INTO reports (id, category_id, district_id, body_id, status, lat, \
+     lon, description, address, reporter_id, hide_reporter_name, crew_id, duplicate_of, created_at, routed_at, deadline, \
+     closed_at, overdue_at, updated_at, version, payload_sha256, hidden) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING number";
 
-/// Stores a batch of reports in one transaction, each in a savepoint. On a failed commit every
-/// report of the batch gets the error (none of them is stored).
-async fn insert_batch(writer: &SqlitePool, batch: &[PendingInsert]) -> Vec<Result<ReportRecord>> {
-    let mut tx = match writer.begin().await {
-        Ok(tx) => tx,
-        Err(e) => return batch.iter().map(|_| Err(StorageError::Batch(e.to_string()))).collect(),
-    };
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for (new, _) in batch {
-        let outcome = async {
-            sqlx::query("SAVEPOINT report").execute(&mut *tx).await?;
-            match insert_report_rows(&mut tx, new).await {
-                Ok(number) => {
-                    sqlx::query("RELEASE report").execute(&mut *tx).await?;
-                    Ok(ReportRecord { number, version: 1, ..new.report.clone() })
-                }
-                Err(e) => {
-                    sqlx::query("ROLLBACK TO report").execute(&mut *tx).await?;
-                    sqlx::query("RELEASE report").execute(&mut *tx).await?;
-                    Err(e)
-                }
-            }
-        }
-        .await;
-        outcomes.push(outcome);
-    }
-    match tx.commit().await {
-        Ok(()) => outcomes,
-        Err(e) => batch.iter().map(|_| Err(StorageError::Batch(e.to_string()))).collect(),
-    }
-}
+/// A photo row; both drivers write it.
+pub(super) const INSERT_PHOTO_SQL: &str = "INSERT INTO report_photos (report_id, position, kind, sha256, width, height, \
+     created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
 
-/// The rows of one new report: the report, its photos, its first events. Returns its number.
-async fn insert_report_rows(tx: &mut sqlx::SqliteConnection, new: &NewReport) -> Result<i64> {
-    let r = &new.report;
-    let number: i64 = sqlx::query_scalar(
-        "INSERT INTO reports (id, category_id, district_id, body_id, status, lat, lon, description, address, \
-         reporter_id, hide_reporter_name, crew_id, duplicate_of, created_at, routed_at, deadline, closed_at, \
-         overdue_at, updated_at, version, payload_sha256, hidden) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING number",
-    )
-    .bind(r.id.0.as_bytes().as_slice())
-    .bind(r.category.as_str())
-    .bind(r.district.as_str())
-    .bind(r.body.as_ref().map(|b| b.as_str()))
-    .bind(r.status.as_str())
-    .bind(r.lat)
-    .bind(r.lon)
-    .bind(&r.description)
-    .bind(&r.address)
-    .bind(r.reporter.0.as_bytes().as_slice())
-    .bind(r.hide_reporter_name)
-    .bind(r.crew.map(|c| c.0.as_bytes().to_vec()))
-    .bind(r.duplicate_of.map(|d| d.0.as_bytes().to_vec()))
-    .bind(ms(r.created_at))
-    .bind(r.routed_at.map(ms))
-    .bind(r.deadline.map(ms))
-    .bind(r.closed_at.map(ms))
-    .bind(r.overdue_at.map(ms))
-    .bind(ms(r.updated_at))
-    .bind(&r.payload_sha256)
-    .bind(r.hidden)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| unique_as_conflict(e, "id"))?;
-    insert_photos(tx, r.id, &new.photos).await?;
-    for e in &new.events {
-        insert_event(tx, r.id, e).await?;
-    }
-    Ok(number)
-}
+/// A timeline row; both drivers write it.
+pub(super) const INSERT_EVENT_SQL: &str = "INSERT INTO report_events (report_id, at, actor_id, actor_role, action, \
+     from_status, to_status, public_note, internal_note, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-fn ms(t: DateTime<Utc>) -> i64 {
+pub(super) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
@@ -298,40 +226,34 @@ async fn insert_photos(tx: &mut sqlx::SqliteConnection, report: ReportId, photos
         .fetch_one(&mut *tx)
         .await?;
     for (i, p) in photos.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO report_photos (report_id, position, kind, sha256, width, height, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(report.0.as_bytes().as_slice())
-        .bind(start + i as i64)
-        .bind(p.kind.as_str())
-        .bind(&p.sha256)
-        .bind(p.width as i64)
-        .bind(p.height as i64)
-        .bind(ms(p.created_at))
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(INSERT_PHOTO_SQL)
+            .bind(report.0.as_bytes().as_slice())
+            .bind(start + i as i64)
+            .bind(p.kind.as_str())
+            .bind(&p.sha256)
+            .bind(p.width as i64)
+            .bind(p.height as i64)
+            .bind(ms(p.created_at))
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }
 
 async fn insert_event(tx: &mut sqlx::SqliteConnection, report: ReportId, e: &EventRecord) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO report_events (report_id, at, actor_id, actor_role, action, from_status, to_status, \
-         public_note, internal_note, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(report.0.as_bytes().as_slice())
-    .bind(ms(e.at))
-    .bind(e.actor.map(|a| a.0.as_bytes().to_vec()))
-    .bind(e.actor_role.map(Role::as_str))
-    .bind(&e.action)
-    .bind(e.from_status.map(ReportStatus::as_str))
-    .bind(e.to_status.as_str())
-    .bind(&e.public_note)
-    .bind(&e.internal_note)
-    .bind(e.data.to_string())
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query(INSERT_EVENT_SQL)
+        .bind(report.0.as_bytes().as_slice())
+        .bind(ms(e.at))
+        .bind(e.actor.map(|a| a.0.as_bytes().to_vec()))
+        .bind(e.actor_role.map(Role::as_str))
+        .bind(&e.action)
+        .bind(e.from_status.map(ReportStatus::as_str))
+        .bind(e.to_status.as_str())
+        .bind(&e.public_note)
+        .bind(&e.internal_note)
+        .bind(e.data.to_string())
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
@@ -769,4 +691,227 @@ impl Storage for SqliteStorage {
             })
             .collect()
     }
+
+    async fn create_open311_key(&self, key: &Open311KeyRecord, u: &UserRecord) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO users (id, email, display_name, password_hash, role, district_id, body_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(u.id.0.as_bytes().as_slice())
+        .bind(&u.email)
+        .bind(&u.display_name)
+        .bind(&u.password_hash)
+        .bind(u.role.as_str())
+        .bind(u.district.as_ref().map(|d| d.as_str()))
+        .bind(u.body.as_ref().map(|b| b.as_str()))
+        .bind(ms(u.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique_as_conflict(e, "email"))?;
+        sqlx::query(
+            "INSERT INTO open311_api_keys (id, key_sha256, app_name, contact_email, account_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(key.id.as_bytes().as_slice())
+        .bind(&key.key_sha256)
+        .bind(&key.app_name)
+        .bind(&key.contact_email)
+        .bind(key.account.0.as_bytes().as_slice())
+        .bind(ms(key.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique_as_conflict(e, "api_key"))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn open311_keys(&self) -> Result<Vec<Open311KeyRecord>> {
+        let rows =
+            sqlx::query("SELECT * FROM open311_api_keys ORDER BY created_at, id").fetch_all(&self.reader).await?;
+        rows.iter().map(open311_key_row).collect()
+    }
+
+    async fn open311_key(&self, key_sha256: &str) -> Result<Option<Open311KeyRecord>> {
+        let row = sqlx::query("SELECT * FROM open311_api_keys WHERE key_sha256 = ?")
+            .bind(key_sha256)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(open311_key_row).transpose()
+    }
+
+    async fn insert_open311_submission(&self, s: &Open311SubmissionRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO open311_submissions (token, report_id, key_id, email, first_name, last_name, phone, \
+             device_id, account_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&s.token)
+        .bind(s.report.0.as_bytes().as_slice())
+        .bind(s.key.as_bytes().as_slice())
+        .bind(&s.email)
+        .bind(&s.first_name)
+        .bind(&s.last_name)
+        .bind(&s.phone)
+        .bind(&s.device_id)
+        .bind(&s.account_id)
+        .bind(ms(s.created_at))
+        .execute(&self.writer)
+        .await
+        .map_err(|e| unique_as_conflict(e, "token"))?;
+        Ok(())
+    }
+
+    async fn open311_submission(&self, token: &str) -> Result<Option<Open311SubmissionRecord>> {
+        let row = sqlx::query("SELECT * FROM open311_submissions WHERE token = ?")
+            .bind(token)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|r| {
+            Ok(Open311SubmissionRecord {
+                token: r.try_get("token")?,
+                report: ReportId(uuid_of(r.try_get("report_id")?)?),
+                key: uuid_of(r.try_get("key_id")?)?,
+                email: r.try_get("email")?,
+                first_name: r.try_get("first_name")?,
+                last_name: r.try_get("last_name")?,
+                phone: r.try_get("phone")?,
+                device_id: r.try_get("device_id")?,
+                account_id: r.try_get("account_id")?,
+                created_at: from_ms(r.try_get("created_at")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn report_by_number(&self, number: i64) -> Result<Option<ReportRecord>> {
+        let sql = format!("SELECT {REPORT_COLUMNS} FROM reports r WHERE r.number = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(number).fetch_optional(&self.reader).await?;
+        row.as_ref().map(report_row).transpose()
+    }
+
+    async fn query_reports_changed(
+        &self,
+        q: &ReportQuery,
+        changed_after: Option<DateTime<Utc>>,
+        changed_before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<ReportRecord>> {
+        let mut b = QueryBuilder::<Sqlite>::new(format!("SELECT {REPORT_COLUMNS}"));
+        b.push(from_clause(q));
+        push_filters(&mut b, q);
+        if let Some(after) = changed_after {
+            b.push(" AND r.updated_at > ").push_bind(ms(after));
+        }
+        if let Some(before) = changed_before {
+            b.push(" AND r.updated_at < ").push_bind(ms(before));
+        }
+        if q.order_by_deadline {
+            b.push(" ORDER BY r.deadline IS NULL, r.deadline, r.number");
+        } else {
+            b.push(" ORDER BY r.number DESC");
+        }
+        b.push(" LIMIT ").push_bind(q.limit as i64).push(" OFFSET ").push_bind(q.offset as i64);
+        let rows = b.build().fetch_all(&self.reader).await?;
+        rows.iter().map(report_row).collect()
+    }
+
+    async fn events_of_reports(&self, ids: &[ReportId]) -> Result<Vec<(ReportId, EventRecord)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut b = QueryBuilder::<Sqlite>::new("SELECT * FROM report_events WHERE report_id IN (");
+        let mut list = b.separated(", ");
+        for id in ids {
+            list.push_bind(id.0.as_bytes().to_vec());
+        }
+        b.push(") ORDER BY report_id, seq");
+        let rows = b.build().fetch_all(&self.reader).await?;
+        rows.iter().map(|r| Ok((ReportId(uuid_of(r.try_get("report_id")?)?), event_row(r)?))).collect()
+    }
+
+    async fn photos_of_reports(&self, ids: &[ReportId]) -> Result<Vec<(ReportId, PhotoRecord)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut b = QueryBuilder::<Sqlite>::new("SELECT * FROM report_photos WHERE report_id IN (");
+        let mut list = b.separated(", ");
+        for id in ids {
+            list.push_bind(id.0.as_bytes().to_vec());
+        }
+        b.push(") ORDER BY report_id, position");
+        let rows = b.build().fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|r| {
+                let photo = PhotoRecord {
+                    kind: PhotoKind::parse(r.try_get("kind")?)?,
+                    sha256: r.try_get("sha256")?,
+                    width: r.try_get::<i64, _>("width")? as u32,
+                    height: r.try_get::<i64, _>("height")? as u32,
+                    created_at: from_ms(r.try_get("created_at")?)?,
+                };
+                Ok((ReportId(uuid_of(r.try_get("report_id")?)?), photo))
+            })
+            .collect()
+    }
+
+    async fn events_between(&self, w: &EventWindow) -> Result<Vec<TimelineEntry>> {
+        let mut b = QueryBuilder::<Sqlite>::new(
+            "SELECT e.*, r.number FROM report_events e JOIN reports r ON r.id = e.report_id WHERE 1 = 1",
+        );
+        if let Some(from) = w.from {
+            b.push(" AND e.at >= ").push_bind(ms(from));
+        }
+        if let Some(to) = w.to {
+            b.push(" AND e.at < ").push_bind(ms(to));
+        }
+        if w.public_only {
+            b.push(" AND r.hidden = 0");
+        }
+        if !w.skip_actions.is_empty() {
+            b.push(" AND e.action NOT IN (");
+            let mut list = b.separated(", ");
+            for action in &w.skip_actions {
+                list.push_bind(action.clone());
+            }
+            b.push(")");
+        }
+        b.push(" ORDER BY e.at, e.seq LIMIT ").push_bind(w.limit as i64).push(" OFFSET ").push_bind(w.offset as i64);
+        let rows = b.build().fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TimelineEntry {
+                    seq: r.try_get("seq")?,
+                    report: ReportId(uuid_of(r.try_get("report_id")?)?),
+                    number: r.try_get("number")?,
+                    event: event_row(r)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn open311_key_row(r: &SqliteRow) -> Result<Open311KeyRecord> {
+    Ok(Open311KeyRecord {
+        id: uuid_of(r.try_get("id")?)?,
+        key_sha256: r.try_get("key_sha256")?,
+        app_name: r.try_get("app_name")?,
+        contact_email: r.try_get("contact_email")?,
+        account: UserId(uuid_of(r.try_get("account_id")?)?),
+        created_at: from_ms(r.try_get("created_at")?)?,
+    })
+}
+
+/// A `report_events` row (of any query selecting its columns).
+fn event_row(r: &SqliteRow) -> Result<EventRecord> {
+    let data: String = r.try_get("data")?;
+    Ok(EventRecord {
+        at: from_ms(r.try_get("at")?)?,
+        actor: opt_uuid(r.try_get("actor_id")?)?.map(UserId),
+        actor_role: r.try_get::<Option<&str>, _>("actor_role")?.map(role).transpose()?,
+        action: r.try_get("action")?,
+        from_status: r.try_get::<Option<&str>, _>("from_status")?.map(status).transpose()?,
+        to_status: status(r.try_get("to_status")?)?,
+        public_note: r.try_get("public_note")?,
+        internal_note: r.try_get("internal_note")?,
+        data: serde_json::from_str(&data).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+    })
 }
