@@ -349,8 +349,12 @@ async fn an_app_posts_a_request_that_is_handled_like_any_other_report(backend: B
     // Behind the door it is an ordinary report: on the public map, in the routed body's queue,
     // with the same deadline, reported by the app's account.
     let map = app.get("/api/map/reports?zoom=16", None).await.expect(200);
-    let feature =
-        map["features"].as_array().unwrap().iter().find(|f| f["properties"]["number"].to_string() == id).cloned();
+    let feature = map["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["number"].as_i64().map(|n| n.to_string()).as_deref() == Some(id.as_str()))
+        .cloned();
     let feature = feature.expect("on the public map");
     let uuid = feature["id"].as_str().unwrap();
     let queue = app.get("/api/staff/queue", Some(&tbilservice.token)).await.expect(200);
@@ -417,7 +421,9 @@ async fn posting_errors_are_the_specs_own_and_store_nothing(backend: Backend) {
     let key = issue_key(&app, &admin, "Careless App").await;
     let before = app.counts().await;
     let with = |changes: &[(&'static str, &'static str)], drop: &[&str]| rubbish_with(&key, changes, drop);
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    // (the request, the status it gets, what the error names)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (with(&[], &["api_key"]), 403, "api_key"),
         (with(&[("api_key", "")], &["api_key"]), 403, "api_key"),
         (with(&[("api_key", "not-a-key")], &["api_key"]), 403, "Invalid api_key"),
@@ -663,7 +669,7 @@ async fn the_default_window_is_ninety_days_and_a_thousand_requests(backend: Back
     assert!(next.iter().all(|id| !distinct.contains(id)));
     // An explicit window reaches back; a single start date reaches 90 days from it.
     let back = ids_of(&app.get("/open311/v2/requests.json?start_date=2026-03-09T00:00:00Z", None).await.json());
-    assert_eq!(back, [old.clone()]);
+    assert_eq!(back, std::slice::from_ref(&old));
     let by_end = ids_of(&app.get("/open311/v2/requests.json?end_date=2026-03-11T00:00:00Z", None).await.json());
     assert_eq!(by_end, [old]);
 }

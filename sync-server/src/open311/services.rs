@@ -302,7 +302,7 @@ pub fn answer_lines(attributes: &[Attribute], answers: &[(String, Vec<String>)])
             }),
             Datatype::Datetime => single().and_then(|v| {
                 super::params::parse_w3c(&name, v, false, super::document::Format::Xml)
-                    .map(|t| super::params::w3c(t))
+                    .map(super::params::w3c)
                     .map_err(|_| format!("{name}: '{v}' is not a W3C date-time with a zone"))
             }),
             Datatype::String => single().and_then(|v| {
