@@ -274,6 +274,26 @@ async fn insert_notifications(tx: &mut PgConnection, ns: &[Notification]) -> Res
     Ok(())
 }
 
+/// An account row; `Conflict` on a taken e-mail or id.
+async fn insert_user<'e>(db: impl sqlx::PgExecutor<'e>, u: &UserRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO users (id, email, display_name, password_hash, role, district_id, body_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(u.id.0)
+    .bind(&u.email)
+    .bind(&u.display_name)
+    .bind(&u.password_hash)
+    .bind(u.role.as_str())
+    .bind(u.district.as_ref().map(|d| d.as_str()))
+    .bind(u.body.as_ref().map(|b| b.as_str()))
+    .bind(u.created_at)
+    .execute(db)
+    .await
+    .map_err(|e| conflict_on(e, &[("users_email_key", "email"), ("users_pkey", "id")]))?;
+    Ok(())
+}
+
 #[async_trait]
 impl Storage for PgStorage {
     #[instrument(skip_all)]
@@ -473,22 +493,7 @@ impl Storage for PgStorage {
 
     #[instrument(skip_all, fields(user = %u.id))]
     async fn create_user(&self, u: &UserRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (id, email, display_name, password_hash, role, district_id, body_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(u.id.0)
-        .bind(&u.email)
-        .bind(&u.display_name)
-        .bind(&u.password_hash)
-        .bind(u.role.as_str())
-        .bind(u.district.as_ref().map(|d| d.as_str()))
-        .bind(u.body.as_ref().map(|b| b.as_str()))
-        .bind(u.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| conflict_on(e, &[("users_email_key", "email"), ("users_pkey", "id")]))?;
-        Ok(())
+        insert_user(&self.pool, u).await
     }
 
     #[instrument(skip_all)]
@@ -773,21 +778,7 @@ impl Storage for PgStorage {
     #[instrument(skip_all, fields(key = %key.id))]
     async fn create_open311_key(&self, key: &Open311KeyRecord, u: &UserRecord) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO users (id, email, display_name, password_hash, role, district_id, body_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(u.id.0)
-        .bind(&u.email)
-        .bind(&u.display_name)
-        .bind(&u.password_hash)
-        .bind(u.role.as_str())
-        .bind(u.district.as_ref().map(|d| d.as_str()))
-        .bind(u.body.as_ref().map(|b| b.as_str()))
-        .bind(u.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict_on(e, &[("users_email_key", "email"), ("users_pkey", "id")]))?;
+        insert_user(&mut *tx, u).await?;
         sqlx::query(
             "INSERT INTO open311_api_keys (id, key_sha256, app_name, contact_email, account_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",

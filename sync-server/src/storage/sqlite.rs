@@ -257,6 +257,26 @@ async fn insert_event(tx: &mut sqlx::SqliteConnection, report: ReportId, e: &Eve
     Ok(())
 }
 
+/// An account row; `Conflict { field: "email" }` on a taken e-mail.
+async fn insert_user<'e>(db: impl sqlx::SqliteExecutor<'e>, u: &UserRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO users (id, email, display_name, password_hash, role, district_id, body_id, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(u.id.0.as_bytes().as_slice())
+    .bind(&u.email)
+    .bind(&u.display_name)
+    .bind(&u.password_hash)
+    .bind(u.role.as_str())
+    .bind(u.district.as_ref().map(|d| d.as_str()))
+    .bind(u.body.as_ref().map(|b| b.as_str()))
+    .bind(ms(u.created_at))
+    .execute(db)
+    .await
+    .map_err(|e| unique_as_conflict(e, "email"))?;
+    Ok(())
+}
+
 async fn insert_notifications(tx: &mut sqlx::SqliteConnection, ns: &[Notification]) -> Result<()> {
     for n in ns {
         sqlx::query(
@@ -451,22 +471,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn create_user(&self, u: &UserRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (id, email, display_name, password_hash, role, district_id, body_id, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(u.id.0.as_bytes().as_slice())
-        .bind(&u.email)
-        .bind(&u.display_name)
-        .bind(&u.password_hash)
-        .bind(u.role.as_str())
-        .bind(u.district.as_ref().map(|d| d.as_str()))
-        .bind(u.body.as_ref().map(|b| b.as_str()))
-        .bind(ms(u.created_at))
-        .execute(&self.writer)
-        .await
-        .map_err(|e| unique_as_conflict(e, "email"))?;
-        Ok(())
+        insert_user(&self.writer, u).await
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
@@ -694,21 +699,7 @@ impl Storage for SqliteStorage {
 
     async fn create_open311_key(&self, key: &Open311KeyRecord, u: &UserRecord) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO users (id, email, display_name, password_hash, role, district_id, body_id, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(u.id.0.as_bytes().as_slice())
-        .bind(&u.email)
-        .bind(&u.display_name)
-        .bind(&u.password_hash)
-        .bind(u.role.as_str())
-        .bind(u.district.as_ref().map(|d| d.as_str()))
-        .bind(u.body.as_ref().map(|b| b.as_str()))
-        .bind(ms(u.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unique_as_conflict(e, "email"))?;
+        insert_user(&mut *tx, u).await?;
         sqlx::query(
             "INSERT INTO open311_api_keys (id, key_sha256, app_name, contact_email, account_id, created_at) \
              VALUES (?, ?, ?, ?, ?, ?)",
