@@ -300,7 +300,7 @@ fn routed_event(r: &ReportRecord) -> EventRecord {
 
 async fn insert(s: &dyn Storage, r: ReportRecord) -> ReportRecord {
     let events = vec![submitted_event(&r)];
-    s.insert_report(&NewReport { report: r, photos: vec![], events }).await.unwrap()
+    s.insert_report(&NewReport { report: r, photos: vec![], events, open311: None }).await.unwrap()
 }
 
 /// Records compared field by field (`PartialEq`, which unlike `Debug` includes the password hash).
@@ -582,7 +582,7 @@ async fn a_report_is_stored_with_its_photos_and_events(s: Arc<dyn Storage>) {
     let photos = vec![photo(PhotoKind::Report, 1, at(0)), photo(PhotoKind::Report, 2, at(0))];
     let events = vec![submitted_event(&r), routed_event(&r)];
     let stored = s
-        .insert_report(&NewReport { report: r.clone(), photos: photos.clone(), events: events.clone() })
+        .insert_report(&NewReport { report: r.clone(), photos: photos.clone(), events: events.clone(), open311: None })
         .await
         .unwrap();
 
@@ -607,6 +607,7 @@ async fn a_report_id_is_taken_once(s: Arc<dyn Storage>) {
         report: ReportRecord { description: "a retry with other text".to_owned(), ..r.clone() },
         photos: vec![photo(PhotoKind::Report, 9, at(1))],
         events: vec![submitted_event(&r)],
+        open311: None,
     };
     let err = s.insert_report(&again).await.unwrap_err();
     assert!(matches!(err, StorageError::Conflict { field: "id" }), "{err:?}");
@@ -623,6 +624,7 @@ async fn report_and_fix(s: &dyn Storage, w: &World) -> (ReportRecord, ReportChan
             report: r.clone(),
             photos: vec![photo(PhotoKind::Report, 1, at(0))],
             events: vec![submitted_event(&r), routed_event(&r)],
+            open311: None,
         })
         .await
         .unwrap();

@@ -25,7 +25,7 @@ use super::params::{Params, check_jurisdiction, format_of};
 use super::requests::service_notice;
 use super::services::{answer_lines, answers, attributes_of};
 use crate::auth::token_sha256;
-use crate::reports::submit::submit_report;
+use crate::reports::submit::submit_report_via;
 use crate::state::AppState;
 use crate::storage::{Open311KeyRecord, Open311SubmissionRecord};
 use axum::extract::rejection::PathRejection;
@@ -36,7 +36,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use rand::RngCore;
 use serde_json::json;
-use smartmap_shared::ids::CategoryId;
+use smartmap_shared::ids::{CategoryId, ReportId};
 
 /// The longest contact detail accepted (e-mail, names, phone, device and account ids).
 const MAX_CONTACT_CHARS: usize = 254;
@@ -230,12 +230,10 @@ pub async fn post_request(
         .await
         .in_format(format)?
         .ok_or_else(|| Open311Error::forbidden(format, "this api_key's account no longer exists"))?;
-    let submitted =
-        submit_report(&state, &account, report.to_string().as_bytes(), media).await.in_format(format)?.report;
-
     let submission = Open311SubmissionRecord {
         token: new_token(),
-        report: submitted.id,
+        // Filled in with the new report's id by `submit_report_via`, which stores both together.
+        report: ReportId(uuid::Uuid::nil()),
         key: key.id,
         email,
         first_name,
@@ -245,14 +243,18 @@ pub async fn post_request(
         account_id: account_id.clone(),
         created_at: state.clock.now(),
     };
-    state.storage.insert_open311_submission(&submission).await.in_format(format)?;
+    let token = submission.token.clone();
+    let submitted = submit_report_via(&state, &account, report.to_string().as_bytes(), media, Some(submission))
+        .await
+        .in_format(format)?
+        .report;
     tracing::info!(report = %submitted.id, number = submitted.number, app = %key.app_name, "Open311 service request");
     let doc = Document::list(
         "service_requests",
         "request",
         vec![Node::Record(vec![
             ("service_request_id", Node::text(submitted.number.to_string())),
-            ("token", Node::text(submission.token)),
+            ("token", Node::text(token)),
             ("service_notice", Node::opt_text(service_notice(&reference, &submitted))),
             ("account_id", Node::opt_text(account_id)),
         ])],

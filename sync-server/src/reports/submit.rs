@@ -3,7 +3,9 @@
 use super::photos;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
-use crate::storage::{EventRecord, NewReport, PhotoKind, PhotoRecord, ReportRecord, StorageError, UserRecord};
+use crate::storage::{
+    EventRecord, NewReport, Open311SubmissionRecord, PhotoKind, PhotoRecord, ReportRecord, StorageError, UserRecord,
+};
 use bytes::Bytes;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -54,12 +56,25 @@ pub struct Submitted {
 const MAX_ADDRESS_CHARS: usize = 300;
 
 /// Validates and stores a report with its photos. All field problems are reported together.
-#[tracing::instrument(skip_all, fields(reporter = %reporter.id), err(Debug))]
 pub async fn submit_report(
     state: &AppState,
     reporter: &UserRecord,
     raw_json: &[u8],
     uploads: Vec<Bytes>,
+) -> ApiResult<Submitted> {
+    submit_report_via(state, reporter, raw_json, uploads, None).await
+}
+
+/// [`submit_report`] for a report that arrived through Open311: the app's companion record (token,
+/// private contact details) is stored in the same transaction as the report. Its `report` field is
+/// filled in here.
+#[tracing::instrument(skip_all, fields(reporter = %reporter.id), err(Debug))]
+pub async fn submit_report_via(
+    state: &AppState,
+    reporter: &UserRecord,
+    raw_json: &[u8],
+    uploads: Vec<Bytes>,
+    open311: Option<Open311SubmissionRecord>,
 ) -> ApiResult<Submitted> {
     let form: SubmitReport = crate::http::extract::parse_json("the report", raw_json)?;
     let payload_sha256 = payload_hash(raw_json, &uploads);
@@ -189,7 +204,8 @@ pub async fn submit_report(
             data: serde_json::json!({ "body": route.body, "deadline": deadline, "matched": format!("{:?}", route.matched) }),
         },
     ];
-    let new = NewReport { report, photos, events };
+    let open311 = open311.map(|companion| Open311SubmissionRecord { report: id, ..companion });
+    let new = NewReport { report, photos, events, open311 };
     match state.storage.insert_report(&new).await {
         Ok(report) => Ok(Submitted { report, stored: Some((new.photos, new.events)), replayed: false }),
         // Two copies of one submission raced; the other one won.

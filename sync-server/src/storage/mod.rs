@@ -230,6 +230,9 @@ pub struct NewReport {
     pub photos: Vec<PhotoRecord>,
     /// Its first timeline entries (submitted, routed).
     pub events: Vec<EventRecord>,
+    /// When the report came through Open311: the app's token and the submitter's private contact
+    /// details, stored in the same transaction so an answered request always has its token.
+    pub open311: Option<Open311SubmissionRecord>,
 }
 
 /// A change to a report: the new row, the timeline entry that explains it, proof photos and
@@ -398,8 +401,6 @@ pub trait Storage: Send + Sync + 'static {
     async fn open311_keys(&self) -> Result<Vec<Open311KeyRecord>>;
     /// The Open311 key stored under the sha256 of its text.
     async fn open311_key(&self, key_sha256: &str) -> Result<Option<Open311KeyRecord>>;
-    /// Records a report posted through Open311: its token and the submitter's private details.
-    async fn insert_open311_submission(&self, submission: &Open311SubmissionRecord) -> Result<()>;
     /// The Open311 submission a token was answered with.
     async fn open311_submission(&self, token: &str) -> Result<Option<Open311SubmissionRecord>>;
     /// A report by its short public number.

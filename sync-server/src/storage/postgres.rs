@@ -294,6 +294,30 @@ async fn insert_user<'e>(db: impl sqlx::PgExecutor<'e>, u: &UserRecord) -> Resul
     Ok(())
 }
 
+/// The Open311 companion row of a report posted through Open311.
+async fn insert_open311_submission<'e>(db: impl sqlx::PgExecutor<'e>, s: &Open311SubmissionRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO open311_submissions (token, report_id, key_id, email, first_name, last_name, phone, \
+         device_id, account_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&s.token)
+    .bind(s.report.0)
+    .bind(s.key)
+    .bind(&s.email)
+    .bind(&s.first_name)
+    .bind(&s.last_name)
+    .bind(&s.phone)
+    .bind(&s.device_id)
+    .bind(&s.account_id)
+    .bind(s.created_at)
+    .execute(db)
+    .await
+    .map_err(|e| {
+        conflict_on(e, &[("open311_submissions_pkey", "token"), ("open311_submissions_report_key", "report")])
+    })?;
+    Ok(())
+}
+
 #[async_trait]
 impl Storage for PgStorage {
     #[instrument(skip_all)]
@@ -590,6 +614,9 @@ impl Storage for PgStorage {
         for e in &new.events {
             insert_event(&mut tx, r.id, e).await?;
         }
+        if let Some(submission) = &new.open311 {
+            insert_open311_submission(&mut *tx, submission).await?;
+        }
         tx.commit().await?;
         Ok(ReportRecord { number, version: 1, ..r.clone() })
     }
@@ -811,30 +838,6 @@ impl Storage for PgStorage {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(open311_key_row).transpose()
-    }
-
-    #[instrument(skip_all, fields(report = %s.report))]
-    async fn insert_open311_submission(&self, s: &Open311SubmissionRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO open311_submissions (token, report_id, key_id, email, first_name, last_name, phone, \
-             device_id, account_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&s.token)
-        .bind(s.report.0)
-        .bind(s.key)
-        .bind(&s.email)
-        .bind(&s.first_name)
-        .bind(&s.last_name)
-        .bind(&s.phone)
-        .bind(&s.device_id)
-        .bind(&s.account_id)
-        .bind(s.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| {
-            conflict_on(e, &[("open311_submissions_pkey", "token"), ("open311_submissions_report_key", "report")])
-        })?;
-        Ok(())
     }
 
     #[instrument(skip_all)]

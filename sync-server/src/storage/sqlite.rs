@@ -69,6 +69,10 @@ pub(super) const INSERT_PHOTO_SQL: &str = "INSERT INTO report_photos (report_id,
 pub(super) const INSERT_EVENT_SQL: &str = "INSERT INTO report_events (report_id, at, actor_id, actor_role, action, \
      from_status, to_status, public_note, internal_note, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+/// The Open311 companion row of a report posted through Open311; written with the report.
+pub(super) const INSERT_OPEN311_SQL: &str = "INSERT INTO open311_submissions (token, report_id, key_id, email, \
+     first_name, last_name, phone, device_id, account_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
 pub(super) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
@@ -729,27 +733,6 @@ impl Storage for SqliteStorage {
             .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(open311_key_row).transpose()
-    }
-
-    async fn insert_open311_submission(&self, s: &Open311SubmissionRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO open311_submissions (token, report_id, key_id, email, first_name, last_name, phone, \
-             device_id, account_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&s.token)
-        .bind(s.report.0.as_bytes().as_slice())
-        .bind(s.key.as_bytes().as_slice())
-        .bind(&s.email)
-        .bind(&s.first_name)
-        .bind(&s.last_name)
-        .bind(&s.phone)
-        .bind(&s.device_id)
-        .bind(&s.account_id)
-        .bind(ms(s.created_at))
-        .execute(&self.writer)
-        .await
-        .map_err(|e| unique_as_conflict(e, "token"))?;
-        Ok(())
     }
 
     async fn open311_submission(&self, token: &str) -> Result<Option<Open311SubmissionRecord>> {

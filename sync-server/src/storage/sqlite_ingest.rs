@@ -7,7 +7,7 @@
 //! waiting at that moment in one transaction, each report inside its own savepoint: one fsync
 //! serves many reports, and a report that fails (a duplicate id) takes nothing else down with it.
 
-use super::sqlite::{INSERT_EVENT_SQL, INSERT_PHOTO_SQL, INSERT_REPORT_SQL, ms};
+use super::sqlite::{INSERT_EVENT_SQL, INSERT_OPEN311_SQL, INSERT_PHOTO_SQL, INSERT_REPORT_SQL, ms};
 use super::{NewReport, ReportRecord, Result, StorageError};
 use rusqlite::{Connection, ErrorCode, params};
 use smartmap_shared::report::ReportStatus;
@@ -142,6 +142,24 @@ fn insert_rows(conn: &Connection, new: &NewReport) -> Result<i64> {
                 e.internal_note,
                 e.data.to_string(),
             ])
+            .map_err(batch_error)?;
+    }
+    if let Some(s) = &new.open311 {
+        conn.prepare_cached(INSERT_OPEN311_SQL)
+            .and_then(|mut st| {
+                st.execute(params![
+                    s.token,
+                    id,
+                    s.key.as_bytes().as_slice(),
+                    s.email,
+                    s.first_name,
+                    s.last_name,
+                    s.phone,
+                    s.device_id,
+                    s.account_id,
+                    ms(s.created_at)
+                ])
+            })
             .map_err(batch_error)?;
     }
     Ok(number)
