@@ -41,6 +41,40 @@ pub fn token_sha256(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Sessions resolved in the last few seconds, so that an authenticated request costs no database
+/// read. An entry lives [`SessionCache::TTL`] by the injected clock: a session ended through another
+/// replica (or expired) stops working within that; one ended through this process stops at once.
+#[derive(Default)]
+pub struct SessionCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (UserRecord, chrono::DateTime<chrono::Utc>)>>,
+}
+
+impl SessionCache {
+    /// How long a resolved session is trusted without asking the database again.
+    pub const TTL: chrono::Duration = chrono::Duration::seconds(5);
+    /// Past this many entries the cache starts over (a crude bound; entries are cheap to refetch).
+    const MAX_ENTRIES: usize = 10_000;
+
+    fn get(&self, token_sha256: &str, now: chrono::DateTime<chrono::Utc>) -> Option<UserRecord> {
+        let entries = self.entries.lock().expect("session cache lock");
+        let (user, fetched) = entries.get(token_sha256)?;
+        (now >= *fetched && now - *fetched < Self::TTL).then(|| user.clone())
+    }
+
+    fn put(&self, token_sha256: String, user: UserRecord, now: chrono::DateTime<chrono::Utc>) {
+        let mut entries = self.entries.lock().expect("session cache lock");
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(token_sha256, (user, now));
+    }
+
+    /// Forgets a session (sign-out).
+    pub fn forget(&self, token_sha256: &str) {
+        self.entries.lock().expect("session cache lock").remove(token_sha256);
+    }
+}
+
 /// The signed-in caller; rejects with 401 when there is no live session.
 pub struct CurrentUser(pub UserRecord);
 
@@ -68,8 +102,16 @@ pub async fn session_user(state: &AppState, headers: &axum::http::HeaderMap) -> 
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     let Some(token) = token else { return Ok(None) };
-    match state.storage.session_user(&token_sha256(token), state.clock.now()).await? {
-        Some(user) => Ok(Some(user)),
+    let stored = token_sha256(token);
+    let now = state.clock.now();
+    if let Some(user) = state.sessions.get(&stored, now) {
+        return Ok(Some(user));
+    }
+    match state.storage.session_user(&stored, now).await? {
+        Some(user) => {
+            state.sessions.put(stored, user.clone(), now);
+            Ok(Some(user))
+        }
         None => Err(ApiError::Unauthenticated),
     }
 }
@@ -96,6 +138,31 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("correct horse!", &hash));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn a_cached_session_is_trusted_only_for_a_few_seconds_and_until_sign_out() {
+        use chrono::TimeZone;
+        let t0 = chrono::Utc.with_ymd_and_hms(2026, 3, 10, 5, 0, 0).unwrap();
+        let user = UserRecord {
+            id: smartmap_shared::ids::UserId::new_v7(),
+            email: "nino@example.ge".into(),
+            display_name: "ნინო".into(),
+            password_hash: String::new(),
+            role: smartmap_shared::role::Role::Resident,
+            district: None,
+            body: None,
+            created_at: t0,
+        };
+        let cache = SessionCache::default();
+        assert!(cache.get("a", t0).is_none());
+        cache.put("a".into(), user.clone(), t0);
+        assert_eq!(cache.get("a", t0 + chrono::Duration::seconds(4)), Some(user.clone()));
+        assert!(cache.get("a", t0 + SessionCache::TTL).is_none(), "stale after the TTL");
+        assert!(cache.get("a", t0 - chrono::Duration::seconds(1)).is_none(), "a clock set back is not trusted");
+        cache.put("a".into(), user, t0);
+        cache.forget("a");
+        assert!(cache.get("a", t0).is_none(), "gone at sign-out");
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub struct AppState {
     pub blobs: BlobStore,
     /// Settings.
     pub settings: Arc<Settings>,
+    /// Recently resolved sessions.
+    pub sessions: Arc<crate::auth::SessionCache>,
     reference: Arc<RwLock<Arc<Reference>>>,
 }
 
@@ -67,6 +69,7 @@ impl AppState {
             clock,
             blobs,
             settings: Arc::new(settings),
+            sessions: Arc::default(),
             reference: Arc::new(RwLock::new(Arc::new(reference))),
         })
     }

@@ -158,7 +158,9 @@ async fn logout(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    state.storage.delete_session(&token_sha256(token.trim())).await?;
+    let stored = token_sha256(token.trim());
+    state.storage.delete_session(&stored).await?;
+    state.sessions.forget(&stored);
     Ok(StatusCode::NO_CONTENT)
 }
 
