@@ -6,6 +6,9 @@
 //! Two raw baselines: through sqlx (the driver the server uses) and through rusqlite with one
 //! prepared statement per table (the fastest plain SQLite path in Rust).
 //!
+//! A last round drives the server with `wrk` from a separate process when it is installed: the
+//! in-process Rust client competes with the server for the same two cores, wrk much less.
+//!
 //! Disk and CPU speed on a shared virtual machine drift from minute to minute, so the two paths are
 //! measured in alternating rounds and the median of the per-round ratios is reported.
 //!
@@ -149,6 +152,46 @@ fn rusqlite_round(path: &std::path::Path, reporter: &[u8], total: usize, seed: u
     started.elapsed().as_secs_f64()
 }
 
+/// The same ingest driven by `wrk` (Debian package `wrk`), a load generator in C in its own
+/// process, so the server gets the CPU the Rust client would otherwise share with it. Posts for
+/// `seconds` and returns (reports stored, seconds), counted from the database.
+async fn wrk_round(
+    base: &str,
+    token: &str,
+    state: &smartmap_server::state::AppState,
+    seconds: u32,
+) -> Option<(usize, f64)> {
+    if !std::path::Path::new("/usr/bin/wrk").exists() {
+        println!("ingest: wrk not installed (apt-get install wrk); skipping the wrk round");
+        return None;
+    }
+    let script = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        script.path(),
+        format!(
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n\
+             wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n\
+             wrk.body = '{{\"category\":\"cleaning\",\"location\":{{\"lat\":41.7151,\"lon\":44.8271}},\
+             \"description\":\"ნაგავი არ გაუტანიათ / Rubbish not collected\"}}'\n"
+        ),
+    )
+    .unwrap();
+    let before = state.storage.count_reports(&Default::default()).await.unwrap();
+    let started = Instant::now();
+    let out = tokio::process::Command::new("/usr/bin/wrk")
+        .args(["-t1", "-c32", &format!("-d{seconds}s"), "-s"])
+        .arg(script.path())
+        .arg(format!("{base}/api/reports"))
+        .output()
+        .await
+        .unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("Non-2xx"), "wrk saw refusals:\n{text}");
+    let after = state.storage.count_reports(&Default::default()).await.unwrap();
+    Some(((after - before) as usize, secs))
+}
+
 #[tokio::main]
 async fn main() {
     let total = env_usize("INGEST_REPORTS", 5_000);
@@ -199,6 +242,18 @@ async fn main() {
             round + 1,
             100.0 * http_rate / raw_rate,
             100.0 * http_rate / rusqlite_rate,
+        );
+    }
+    if let Some((stored, secs)) = wrk_round(&base, &token, &state, 10).await {
+        let reporter = raw_user.id.0.as_bytes().to_vec();
+        let db = raw_db.clone();
+        let rusqlite_secs =
+            tokio::task::spawn_blocking(move || rusqlite_round(&db, &reporter, stored, 999)).await.unwrap();
+        let (http_rate, rusqlite_rate) = (stored as f64 / secs, stored as f64 / rusqlite_secs);
+        println!(
+            "ingest with wrk (32 connections, 10 s): HTTP {stored} reports stored, {http_rate:.0}/s; raw batched via \
+             rusqlite right after {rusqlite_rate:.0}/s; HTTP/raw = {:.1} %",
+            100.0 * http_rate / rusqlite_rate
         );
     }
     ratios.sort_by(f64::total_cmp);
