@@ -381,6 +381,18 @@ async fn an_app_posts_a_request_that_is_handled_like_any_other_report(backend: B
         request(&app, &second, "?extensions=true").await["extended_attributes"]["id"].as_str().unwrap().to_owned();
     let view = app.get(&format!("/api/reports/{uuid2}"), Some(&tbilservice.token)).await.expect(200);
     assert_eq!(view["reporter"]["name"], "Open City (Open311 app)");
+
+    // A report a moderator hides is off the public record, its token included.
+    let moderator = app.make_user(Role::Moderator, None, None).await;
+    let uuid = request(&app, &id, "?extensions=true").await["extended_attributes"]["id"].as_str().unwrap().to_owned();
+    app.post_json(
+        &format!("/api/moderation/reports/{uuid}/hide"),
+        Some(&moderator.token),
+        &json!({ "reason": "abuse" }),
+    )
+    .await
+    .expect(200);
+    get_errors(&app, &format!("/open311/v2/tokens/{token}.{{ext}}"), 404).await;
 }
 
 async fn a_photo_posted_with_the_request_goes_through_the_photo_pipeline(backend: Backend) {

@@ -325,7 +325,9 @@ pub async fn token(
     check_jurisdiction(&Params::parse(query.unwrap_or_default().as_bytes()), format)?;
     let not_found = || Open311Error::not_found(format, format!("token '{token}' was not found"));
     let submission = state.storage.open311_submission(token).await.in_format(format)?.ok_or_else(not_found)?;
-    let report = state.storage.report(submission.report).await.in_format(format)?.ok_or_else(not_found)?;
+    // A report a moderator hid is off the public record, its token included.
+    let report =
+        state.storage.report(submission.report).await.in_format(format)?.filter(|r| !r.hidden).ok_or_else(not_found)?;
     let doc = Document::list(
         "service_requests",
         "request",
