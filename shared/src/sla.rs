@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Calendar, from_tbilisi, to_tbilisi};
+use crate::ids::{BodyId, CategoryId};
 
 /// The unit an [`Sla`] counts in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -173,6 +174,26 @@ pub fn working_time_between(calendar: &Calendar, from: DateTime<Utc>, to: DateTi
         }
     }
     total
+}
+
+/// A per-body exception to a category's deadline: reports of `category` routed to `body` are due
+/// under `sla` instead of the category's own [`Sla`]. Set by admins; public, like every
+/// deadline rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SlaRule {
+    /// The category it applies to.
+    pub category: CategoryId,
+    /// The body the report is routed to.
+    pub body: BodyId,
+    /// The deadline that replaces the category's default for that body.
+    pub sla: Sla,
+}
+
+/// The deadline rule for a report of `category` routed to `body`: the override for exactly that
+/// pair if `overrides` holds one, else the category's `default`. Overrides for the category with
+/// another body, or for the body with another category, do not apply.
+pub fn effective_sla(default: Sla, overrides: &[SlaRule], category: &CategoryId, body: &BodyId) -> Sla {
+    overrides.iter().find(|rule| &rule.category == category && &rule.body == body).map_or(default, |rule| rule.sla)
 }
 
 #[cfg(test)]
@@ -458,5 +479,53 @@ mod tests {
                 );
             }
         }
+    }
+
+    // --- effective_sla ---
+
+    fn rule(category: &str, body: &str, sla: Sla) -> SlaRule {
+        SlaRule { category: CategoryId::parse(category).unwrap(), body: BodyId::parse(body).unwrap(), sla }
+    }
+
+    #[test]
+    fn without_overrides_the_category_default_applies() {
+        let cleaning = CategoryId::parse("cleaning").unwrap();
+        let tbilservice = BodyId::parse("tbilservice").unwrap();
+        assert_eq!(effective_sla(hours(24), &[], &cleaning, &tbilservice), hours(24));
+    }
+
+    #[test]
+    fn an_override_for_the_category_and_body_wins_over_the_default() {
+        let overrides = [rule("park-benches", "tbilservice", days(5)), rule("cleaning", "tbilservice", days(2))];
+        let cleaning = CategoryId::parse("cleaning").unwrap();
+        let tbilservice = BodyId::parse("tbilservice").unwrap();
+        assert_eq!(effective_sla(hours(24), &overrides, &cleaning, &tbilservice), days(2));
+    }
+
+    #[test]
+    fn an_override_applies_only_to_its_own_pair() {
+        let overrides = [rule("cleaning", "tbilservice", days(2)), rule("park-benches", "gamgeoba-vake", days(1))];
+        let cleaning = CategoryId::parse("cleaning").unwrap();
+        // Same category, another body; same body, another category.
+        assert_eq!(
+            effective_sla(hours(24), &overrides, &cleaning, &BodyId::parse("gamgeoba-vake").unwrap()),
+            hours(24)
+        );
+        let benches = CategoryId::parse("park-benches").unwrap();
+        assert_eq!(effective_sla(days(10), &overrides, &benches, &BodyId::parse("tbilservice").unwrap()), days(10));
+    }
+
+    #[test]
+    fn a_rule_reads_and_writes_the_wire_format() {
+        let wire = serde_json::json!({
+            "category": "cleaning",
+            "body": "tbilservice",
+            "sla": { "amount": 2, "unit": "working_days" },
+        });
+        let parsed: SlaRule = serde_json::from_value(wire.clone()).unwrap();
+        assert_eq!(parsed, rule("cleaning", "tbilservice", days(2)));
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), wire);
+        let bad_slug = serde_json::json!({ "category": "Cleaning", "body": "tbilservice", "sla": wire["sla"] });
+        assert!(serde_json::from_value::<SlaRule>(bad_slug).is_err());
     }
 }

@@ -1,5 +1,5 @@
 //! What every handler shares: storage, clock, blob store, settings, and the reference data
-//! (categories, bodies, districts, routing, calendar) cached in memory.
+//! (categories, bodies, districts, routing, calendar, per-body deadlines) cached in memory.
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -11,6 +11,7 @@ use smartmap_shared::category::Category;
 use smartmap_shared::district::DistrictMap;
 use smartmap_shared::ids::{BodyId, CategoryId};
 use smartmap_shared::routing::RoutingTable;
+use smartmap_shared::sla::{Sla, SlaRule, effective_sla};
 use std::sync::{Arc, RwLock};
 
 /// Reference data, read on every report and changed rarely (by admins or an import).
@@ -25,6 +26,8 @@ pub struct Reference {
     pub routing: RoutingTable,
     /// The working-day calendar deadlines are counted on.
     pub calendar: Calendar,
+    /// Per-body exceptions to categories' deadlines.
+    pub sla_overrides: Vec<SlaRule>,
 }
 
 impl Reference {
@@ -36,6 +39,13 @@ impl Reference {
     /// A body by id.
     pub fn body(&self, id: &BodyId) -> Option<&Body> {
         self.bodies.iter().find(|b| &b.id == id)
+    }
+
+    /// The deadline rule for a report of `category` routed to `body`: the body's override if an
+    /// admin set one, else the category's own deadline. `None` if the category is unknown.
+    pub fn sla_for(&self, category: &CategoryId, body: &BodyId) -> Option<Sla> {
+        let default = self.category(category)?.sla;
+        Some(effective_sla(default, &self.sla_overrides, category, body))
     }
 }
 
@@ -101,5 +111,6 @@ async fn load_reference(storage: &dyn Storage, settings: &Settings) -> anyhow::R
     let fallback = BodyId::parse(settings.fallback_body.clone())
         .map_err(|e| anyhow::anyhow!("fallback_body {:?}: {e}", settings.fallback_body))?;
     let routing = RoutingTable::new(storage.routing_rules().await?, known, fallback);
-    Ok(Reference { categories, bodies, districts, routing, calendar: Calendar::georgian() })
+    let sla_overrides = storage.sla_overrides().await?;
+    Ok(Reference { categories, bodies, districts, routing, calendar: Calendar::georgian(), sla_overrides })
 }

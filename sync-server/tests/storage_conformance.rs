@@ -29,6 +29,7 @@ use smartmap_shared::ids::{BodyId, CategoryId, DistrictId, ReportId, UserId};
 use smartmap_shared::report::ReportStatus;
 use smartmap_shared::role::Role;
 use smartmap_shared::routing::{RoutingRule, default_routing_rules};
+use smartmap_shared::sla::{Sla, SlaRule, SlaUnit};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::collections::HashMap;
@@ -86,6 +87,8 @@ conformance!(
     clusters_add_up_to_the_count,
     overdue_candidates_are_open_unflagged_and_past_deadline,
     stats_rows_cover_routed_public_reports,
+    sla_overrides_are_set_replaced_and_removed,
+    sla_overrides_name_a_known_category_and_body_and_a_real_deadline,
 );
 
 /// Runs `scenario` on a fresh SQLite database.
@@ -902,4 +905,68 @@ async fn stats_rows_cover_routed_public_reports(s: Arc<dyn Storage>) {
         row("city-hall-infrastructure", "street-lighting", ReportStatus::Reopened, 5, 6, None),
     ];
     assert_same(&rows, &expected);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-body deadlines.
+
+/// Categories, districts and bodies, the reference data an override names.
+async fn seed_reference(s: &dyn Storage) {
+    for c in first_stage_categories() {
+        s.upsert_category(&c).await.unwrap();
+    }
+    s.upsert_districts(&demo_districts()).await.unwrap();
+    for b in bodies() {
+        s.upsert_body(&b).await.unwrap();
+    }
+}
+
+fn sla_rule(cat: &str, body: &str, amount: u32, unit: SlaUnit) -> SlaRule {
+    SlaRule { category: category(cat), body: body_id(body), sla: Sla { amount, unit } }
+}
+
+async fn sla_overrides_are_set_replaced_and_removed(s: Arc<dyn Storage>) {
+    seed_reference(&*s).await;
+    assert_eq!(s.sla_overrides().await.unwrap(), []);
+
+    // Listed by category, then body, whatever the insertion order.
+    let vake_cleaning = sla_rule("cleaning", "gamgeoba-vake", 12, SlaUnit::WorkingHours);
+    let tbilservice_cleaning = sla_rule("cleaning", "tbilservice", 2, SlaUnit::WorkingDays);
+    let vake_benches = sla_rule("park-benches", "gamgeoba-vake", 5, SlaUnit::WorkingDays);
+    for rule in [&vake_benches, &tbilservice_cleaning, &vake_cleaning] {
+        s.upsert_sla_override(rule).await.unwrap();
+    }
+    assert_eq!(s.sla_overrides().await.unwrap(), [vake_cleaning.clone(), tbilservice_cleaning, vake_benches.clone()]);
+
+    // Setting a pair again replaces its deadline, unit included.
+    let tbilservice_cleaning = sla_rule("cleaning", "tbilservice", 30, SlaUnit::WorkingHours);
+    s.upsert_sla_override(&tbilservice_cleaning).await.unwrap();
+    assert_eq!(
+        s.sla_overrides().await.unwrap(),
+        [vake_cleaning.clone(), tbilservice_cleaning.clone(), vake_benches.clone()]
+    );
+
+    // Removing takes out that pair only, once.
+    assert!(s.delete_sla_override(&category("cleaning"), &body_id("tbilservice")).await.unwrap());
+    assert!(!s.delete_sla_override(&category("cleaning"), &body_id("tbilservice")).await.unwrap());
+    assert!(!s.delete_sla_override(&category("street-lighting"), &body_id("tbilservice")).await.unwrap());
+    assert_eq!(s.sla_overrides().await.unwrap(), [vake_cleaning, vake_benches]);
+
+    // Categories keep their own deadlines throughout.
+    assert_eq!(s.categories().await.unwrap(), first_stage_categories());
+}
+
+async fn sla_overrides_name_a_known_category_and_body_and_a_real_deadline(s: Arc<dyn Storage>) {
+    seed_reference(&*s).await;
+    let refused = [
+        sla_rule("potholes", "tbilservice", 2, SlaUnit::WorkingDays),
+        sla_rule("cleaning", "nobody", 2, SlaUnit::WorkingDays),
+        // The fields are public, so storage holds the line too: no deadline of no time.
+        sla_rule("cleaning", "tbilservice", 0, SlaUnit::WorkingDays),
+    ];
+    for rule in &refused {
+        let err = s.upsert_sla_override(rule).await.unwrap_err();
+        assert!(matches!(err, StorageError::Database(_)), "{rule:?}: {err:?}");
+    }
+    assert_eq!(s.sla_overrides().await.unwrap(), []);
 }

@@ -169,6 +169,17 @@ async fn plausible_call(app: &TestApp, w: &World, route: &RouteDoc, caller: Opti
                 json!({ "name_ka": "შემოწმება", "name_en": "Check", "sla_amount": 5, "sla_unit": "working_days" });
             app.put_json("/api/admin/categories/matrix-check", token, &body).await
         }
+        ("PUT", "/api/admin/sla/{category}/{body}") => {
+            let body = json!({ "sla_amount": 2, "sla_unit": "working_days" });
+            app.put_json("/api/admin/sla/park-benches/city-hall-environment", token, &body).await
+        }
+        ("DELETE", "/api/admin/sla/{category}/{body}") => {
+            // An override of its own to remove, set by the admin each time.
+            let path = "/api/admin/sla/street-lighting/city-hall-environment";
+            let body = json!({ "sla_amount": 5, "sla_unit": "working_days" });
+            app.put_json(path, Some(&admin.token), &body).await.expect(200);
+            app.send(app.request(Method::DELETE, path, token)).await
+        }
         ("PUT", "/api/admin/templates/{id}") => {
             let body =
                 json!({ "category": "cleaning", "title_ka": "ა", "title_en": "A", "body_ka": "ბ", "body_en": "B" });
@@ -445,6 +456,8 @@ fn concrete(path: &str) -> String {
         .replace("{service_code}", "unknown.json")
         .replace("{service_request_id}", "0.json")
         .replace("{token}", "unknown.json")
+        .replace("{category}", "cleaning")
+        .replace("{body}", "tbilservice")
 }
 
 fn is_router_404(reply: &Reply) -> bool {

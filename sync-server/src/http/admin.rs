@@ -1,5 +1,5 @@
-//! Admin and moderation routes: edit categories (names, deadlines), templates, routing rules,
-//! create staff accounts, hide reports, run the overdue sweep now.
+//! Admin and moderation routes: edit categories (names, deadlines), per-body deadlines,
+//! templates, routing rules, create staff accounts, hide reports, run the overdue sweep now.
 
 use super::accounts::{account_json, create_account};
 use super::extract::Json;
@@ -20,12 +20,13 @@ use smartmap_shared::i18n::Localized;
 use smartmap_shared::ids::{BodyId, CategoryId, DistrictId};
 use smartmap_shared::role::Role;
 use smartmap_shared::routing::RoutingRule;
-use smartmap_shared::sla::{Sla, SlaUnit};
+use smartmap_shared::sla::{Sla, SlaRule, SlaUnit};
 
 /// The admin and moderation routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/admin/categories/{id}", put(put_category))
+        .route("/api/admin/sla/{category}/{body}", put(put_sla_override).delete(delete_sla_override))
         .route("/api/admin/templates/{id}", put(put_template))
         .route("/api/admin/routing-rules", put(put_routing_rules))
         .route("/api/admin/users", post(create_user))
@@ -91,6 +92,72 @@ async fn put_category(
     state.storage.upsert_category(&category).await?;
     state.reload_reference().await?;
     Ok(axum::Json(category))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlaForm {
+    sla_amount: u32,
+    sla_unit: SlaUnit,
+}
+
+/// Sets the deadline of reports of `category` routed to `body`, over the category's own. Applies
+/// from the next routing on: deadlines already running are left as they are.
+async fn put_sla_override(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((category, body)): Path<(String, String)>,
+    Json(f): Json<SlaForm>,
+) -> ApiResult<axum::Json<SlaRule>> {
+    require_admin(&user)?;
+    let reference = state.reference();
+    let mut errors = Vec::new();
+    let category_id = CategoryId::parse(category.clone()).ok().filter(|c| reference.category(c).is_some());
+    if category_id.is_none() {
+        errors.push(FieldError {
+            field: "category".into(),
+            code: "unknown_category",
+            message: format!("there is no category '{category}'"),
+        });
+    }
+    let body_id = BodyId::parse(body.clone()).ok().filter(|b| reference.body(b).is_some());
+    if body_id.is_none() {
+        errors.push(FieldError {
+            field: "body".into(),
+            code: "unknown_body",
+            message: format!("there is no body '{body}'"),
+        });
+    }
+    let sla = Sla::new(f.sla_amount, f.sla_unit)
+        .map_err(|e| {
+            errors.push(FieldError { field: "sla_amount".into(), code: "out_of_range", message: e.to_string() })
+        })
+        .ok();
+    let (Some(category), Some(body), Some(sla), true) = (category_id, body_id, sla, errors.is_empty()) else {
+        return Err(ApiError::Invalid(errors));
+    };
+    let rule = SlaRule { category, body, sla };
+    state.storage.upsert_sla_override(&rule).await?;
+    state.reload_reference().await?;
+    Ok(axum::Json(rule))
+}
+
+/// Removes a per-body deadline: new reports of the category routed to the body get the
+/// category's own deadline again.
+async fn delete_sla_override(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((category, body)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    require_admin(&user)?;
+    let (Ok(category), Ok(body)) = (CategoryId::parse(category), BodyId::parse(body)) else {
+        return Err(ApiError::NotFound("deadline override"));
+    };
+    if !state.storage.delete_sla_override(&category, &body).await? {
+        return Err(ApiError::NotFound("deadline override"));
+    }
+    state.reload_reference().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

@@ -65,6 +65,13 @@ pub const ROUTES: &[RouteDoc] = &[
     r("GET", "/api/categories", Access::Public, "Report categories with names (ka, en) and deadlines.", None),
     r("GET", "/api/bodies", Access::Public, "Responsible bodies.", None),
     r("GET", "/api/districts", Access::Public, "District polygons as GeoJSON.", None),
+    r(
+        "GET",
+        "/api/sla",
+        Access::Public,
+        "Deadline rules: every category's default and every per-body override (category × body → deadline).",
+        None,
+    ),
     r("GET", "/api/stats", Access::Public, "Per body and category: totals, on-time rate, median hours to fix.", None),
     r(
         "GET",
@@ -142,6 +149,21 @@ pub const ROUTES: &[RouteDoc] = &[
         Access::Roles(ADMIN),
         "Create or edit a category (names, deadline, active).",
         Some("json"),
+    ),
+    r(
+        "PUT",
+        "/api/admin/sla/{category}/{body}",
+        Access::Roles(ADMIN),
+        "Set the deadline of a category's reports routed to one body ({sla_amount, sla_unit}), over the \
+         category's own; applies to reports routed from then on.",
+        Some("json"),
+    ),
+    r(
+        "DELETE",
+        "/api/admin/sla/{category}/{body}",
+        Access::Roles(ADMIN),
+        "Remove a per-body deadline: the category's own applies again to new reports.",
+        None,
     ),
     r("PUT", "/api/admin/templates/{id}", Access::Roles(ADMIN), "Create or edit a response template.", Some("json")),
     r("PUT", "/api/admin/routing-rules", Access::Roles(ADMIN), "Replace the routing table.", Some("json")),

@@ -1,5 +1,5 @@
-//! Reference data and public figures: categories, bodies, districts (GeoJSON), statistics,
-//! photos, health.
+//! Reference data and public figures: categories, bodies, districts (GeoJSON), deadline rules,
+//! statistics, photos, health.
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/categories", get(categories))
         .route("/api/bodies", get(bodies))
         .route("/api/districts", get(districts))
+        .route("/api/sla", get(sla_rules))
         .route("/api/stats", get(stats))
         .route("/api/admin/outbox", get(outbox))
         .route("/media/{file}", get(media))
@@ -54,6 +55,13 @@ async fn districts(State(state): State<AppState>) -> axum::Json<Value> {
         })
         .collect();
     axum::Json(json!({ "type": "FeatureCollection", "features": features }))
+}
+
+/// Every deadline rule, public: each category's default and every per-body override of it.
+async fn sla_rules(State(state): State<AppState>) -> axum::Json<Value> {
+    let reference = state.reference();
+    let defaults: Vec<Value> = reference.categories.iter().map(|c| json!({ "category": c.id, "sla": c.sla })).collect();
+    axum::Json(json!({ "defaults": defaults, "overrides": reference.sla_overrides }))
 }
 
 async fn stats(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {

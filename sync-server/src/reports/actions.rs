@@ -183,11 +183,15 @@ pub async fn act(
 
     let mut next = ReportRecord { status: to, updated_at: now, ..report.clone() };
     let mut notifications = Vec::new();
-    let category_sla = reference.category(&report.category).map(|c| c.sla);
     let restart_clock = |next: &mut ReportRecord| {
-        // A new owner or a reopened case gets a fresh deadline from now.
+        // A new owner or a reopened case gets a fresh deadline from now, under the rule of the
+        // body that owns it now (its override for the category, else the category's deadline).
+        let sla = match &next.body {
+            Some(body) => reference.sla_for(&next.category, body),
+            None => reference.category(&next.category).map(|c| c.sla),
+        };
         next.routed_at = Some(now);
-        next.deadline = category_sla.map(|sla| sla_deadline(&reference.calendar, now, sla));
+        next.deadline = sla.map(|sla| sla_deadline(&reference.calendar, now, sla));
         next.overdue_at = None;
         next.crew = None;
     };

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use smartmap_shared::geo::LatLon;
 use smartmap_shared::ids::{CategoryId, ReportId};
 use smartmap_shared::report::{Action, ReportStatus, TransitionContext, transition};
-use smartmap_shared::sla::sla_deadline;
+use smartmap_shared::sla::{effective_sla, sla_deadline};
 
 /// The JSON a reporter sends (the `report` part of the multipart form, or the whole JSON body).
 #[derive(Debug, Deserialize)]
@@ -145,7 +145,9 @@ pub async fn submit_report_via(
     let retry_sha256 = payload_sha256.clone();
     let now = state.clock.now();
     let route = reference.routing.route(&category.id, &district);
-    let deadline = sla_deadline(&reference.calendar, now, category.sla);
+    // The routed body's own deadline for this category, if an admin set one, else the category's.
+    let sla = effective_sla(category.sla, &reference.sla_overrides, &category.id, &route.body);
+    let deadline = sla_deadline(&reference.calendar, now, sla);
     let ctx = TransitionContext {
         report: id,
         body: None,

@@ -23,6 +23,7 @@ use smartmap_shared::ids::{BodyId, CategoryId, DistrictId, ReportId, UserId};
 use smartmap_shared::report::ReportStatus;
 use smartmap_shared::role::Role;
 use smartmap_shared::routing::RoutingRule;
+use smartmap_shared::sla::SlaRule;
 use std::sync::Arc;
 
 /// Storage failures. Callers map `Conflict` and `Stale` to client errors; everything else is an
@@ -419,6 +420,15 @@ pub trait Storage: Send + Sync + 'static {
     async fn photos_of_reports(&self, ids: &[ReportId]) -> Result<Vec<(ReportId, PhotoRecord)>>;
     /// Timeline entries of all reports inside a time window, oldest first.
     async fn events_between(&self, window: &EventWindow) -> Result<Vec<TimelineEntry>>;
+
+    // ---- Per-body response deadlines ------------------------------------------------------
+    /// Every per-body deadline override, ordered by category then body.
+    async fn sla_overrides(&self) -> Result<Vec<SlaRule>>;
+    /// Sets the deadline for reports of `rule.category` routed to `rule.body`, replacing any
+    /// earlier override of that pair. The category and body must exist.
+    async fn upsert_sla_override(&self, rule: &SlaRule) -> Result<()>;
+    /// Removes the override of a category and body; `false` if there was none.
+    async fn delete_sla_override(&self, category: &CategoryId, body: &BodyId) -> Result<bool>;
 }
 
 /// Opens the storage named by `url`: `sqlite://…` or `postgres://…`.

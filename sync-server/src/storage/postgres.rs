@@ -15,7 +15,7 @@
 use super::*;
 use smartmap_shared::body::BodyKind;
 use smartmap_shared::geo::MultiPolygon;
-use smartmap_shared::sla::{Sla, SlaUnit};
+use smartmap_shared::sla::{Sla, SlaRule, SlaUnit};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 use std::str::FromStr;
@@ -959,6 +959,51 @@ impl Storage for PgStorage {
                 })
             })
             .collect()
+    }
+
+    #[instrument(skip_all)]
+    async fn sla_overrides(&self) -> Result<Vec<SlaRule>> {
+        let rows =
+            sqlx::query("SELECT * FROM sla_overrides ORDER BY category_id, body_id").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                let amount: i32 = r.try_get("sla_amount")?;
+                Ok(SlaRule {
+                    category: slug(r.try_get("category_id")?, "category")?,
+                    body: slug(r.try_get("body_id")?, "body")?,
+                    sla: Sla {
+                        amount: u32::try_from(amount).map_err(|_| StorageError::Corrupt(format!("sla {amount}")))?,
+                        unit: sla_unit(r.try_get("sla_unit")?)?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    #[instrument(skip_all, fields(category = %rule.category, body = %rule.body))]
+    async fn upsert_sla_override(&self, rule: &SlaRule) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sla_overrides (category_id, body_id, sla_amount, sla_unit) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (category_id, body_id) DO UPDATE SET sla_amount = excluded.sla_amount, \
+             sla_unit = excluded.sla_unit",
+        )
+        .bind(rule.category.as_str())
+        .bind(rule.body.as_str())
+        .bind(i64::from(rule.sla.amount))
+        .bind(sla_unit_str(rule.sla.unit))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[instrument(skip_all, fields(category = %category, body = %body))]
+    async fn delete_sla_override(&self, category: &CategoryId, body: &BodyId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM sla_overrides WHERE category_id = $1 AND body_id = $2")
+            .bind(category.as_str())
+            .bind(body.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 }
 
