@@ -41,18 +41,24 @@ fn overdue_change(state: &AppState, report: ReportRecord, now: chrono::DateTime<
     {
         recipients.push(email);
     }
-    let body_name = report.body.as_ref().and_then(|b| reference.body(b)).map(|b| b.name.en.clone()).unwrap_or_default();
+    let names = report.body.as_ref().and_then(|b| reference.body(b)).map(|b| b.name.clone());
+    let (body_name_ka, body_name) = names.map(|n| (n.ka, n.en)).unwrap_or_default();
     let notifications = recipients
         .into_iter()
         .map(|recipient| Notification {
             kind: "overdue_escalation".into(),
             recipient,
-            subject: format!("Overdue: report #{} ({})", report.number, report.category),
+            subject: format!(
+                "ვადაგადაცილებულია: შეტყობინება #{0} / Overdue: report #{0} ({1})",
+                report.number, report.category
+            ),
             body: format!(
-                "Report #{} routed to {} passed its deadline ({}) without a closure.",
+                "შეტყობინებას #{0} ({1}) ვადა ({3}) გაუვიდა და არ დახურულა.\n\
+                 Report #{0} routed to {2} passed its deadline ({3}) without a closure.",
                 report.number,
+                body_name_ka,
                 body_name,
-                report.deadline.map(|d| d.to_rfc3339()).unwrap_or_default()
+                crate::reports::actions::fmt_deadline(report.deadline)
             ),
             report: Some(report.id),
             created_at: now,

@@ -80,9 +80,17 @@ async fn an_overdue_report_is_flagged_and_escalated_once(backend: Backend) {
     let mut recipients: Vec<&str> = sent.iter().map(|n| n["recipient"].as_str().unwrap()).collect();
     recipients.sort();
     assert_eq!(recipients, [GLDANI_HEAD, TBILSERVICE_HEAD], "outbox: {sent:?}");
+    let number = app.public_report(&rubbish).await["number"].to_string();
     for n in &sent {
         assert_eq!(n["kind"], "overdue_escalation");
         assert_eq!(n["report"], rubbish.as_str());
+        // Georgian first, English second, both naming the report.
+        let subject = n["subject"].as_str().unwrap();
+        assert!(
+            subject.starts_with(&format!("ვადაგადაცილებულია: შეტყობინება #{number} / Overdue: report #{number}")),
+            "{subject}"
+        );
+        assert!(n["body"].as_str().unwrap().contains("Tbilservice"), "{n}");
     }
 
     // Sweeping again finds nothing new and sends nothing twice, by hand or over HTTP.

@@ -210,8 +210,16 @@ pub async fn act(
                 notifications.push(Notification {
                     kind: "rerouted_to_you".into(),
                     recipient: email,
-                    subject: format!("Report #{} was re-routed to you", report.number),
-                    body: format!("Report #{} is now yours; it is due {}.", report.number, fmt_deadline(next.deadline)),
+                    // Georgian first, English second, until the mailer brings per-recipient language.
+                    subject: format!(
+                        "შეტყობინება #{0} გადმოგეგზავნათ / Report #{0} was re-routed to you",
+                        report.number
+                    ),
+                    body: format!(
+                        "შეტყობინება #{0} ახლა თქვენია; ვადა: {1}.\nReport #{0} is now yours; it is due {1}.",
+                        report.number,
+                        fmt_deadline(next.deadline)
+                    ),
                     report: Some(report.id),
                     created_at: now,
                 });
@@ -225,9 +233,13 @@ pub async fn act(
                 notifications.push(Notification {
                     kind: "closure_disputed".into(),
                     recipient: email,
-                    subject: format!("The closure of report #{} was disputed", report.number),
+                    subject: format!(
+                        "შეტყობინება #{0}-ის დახურვა გასაჩივრდა / The closure of report #{0} was disputed",
+                        report.number
+                    ),
                     body: format!(
-                        "The reporter disputes the closure of report #{}; it is due again {}.",
+                        "განმცხადებელი არ ეთანხმება შეტყობინება #{0}-ის დახურვას; ახალი ვადა: {1}.\n\
+                         The reporter disputes the closure of report #{0}; it is due again {1}.",
                         report.number,
                         fmt_deadline(next.deadline)
                     ),
@@ -346,7 +358,7 @@ fn clean_note(field: &'static str, note: Option<String>) -> ApiResult<Option<Str
     Ok(note)
 }
 
-fn fmt_deadline(deadline: Option<chrono::DateTime<chrono::Utc>>) -> String {
+pub(crate) fn fmt_deadline(deadline: Option<chrono::DateTime<chrono::Utc>>) -> String {
     deadline
         .map(|d| d.with_timezone(&smartmap_shared::calendar::tbilisi_offset()).format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_else(|| "—".into())
