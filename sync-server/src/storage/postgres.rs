@@ -655,21 +655,7 @@ impl Storage for PgStorage {
             .bind(id.0)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(EventRecord {
-                    at: r.try_get("at")?,
-                    actor: r.try_get::<Option<Uuid>, _>("actor_id")?.map(UserId),
-                    actor_role: r.try_get::<Option<&str>, _>("actor_role")?.map(role).transpose()?,
-                    action: r.try_get("action")?,
-                    from_status: r.try_get::<Option<&str>, _>("from_status")?.map(status).transpose()?,
-                    to_status: status(r.try_get("to_status")?)?,
-                    public_note: r.try_get("public_note")?,
-                    internal_note: r.try_get("internal_note")?,
-                    data: r.try_get("data")?,
-                })
-            })
-            .collect()
+        rows.iter().map(event_row).collect()
     }
 
     #[instrument(skip_all, fields(report = %change.report.id, version = change.report.version))]

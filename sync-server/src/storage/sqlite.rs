@@ -564,22 +564,7 @@ impl Storage for SqliteStorage {
             .bind(id.0.as_bytes().as_slice())
             .fetch_all(&self.reader)
             .await?;
-        rows.into_iter()
-            .map(|r| {
-                let data: String = r.try_get("data")?;
-                Ok(EventRecord {
-                    at: from_ms(r.try_get("at")?)?,
-                    actor: opt_uuid(r.try_get("actor_id")?)?.map(UserId),
-                    actor_role: r.try_get::<Option<&str>, _>("actor_role")?.map(role).transpose()?,
-                    action: r.try_get("action")?,
-                    from_status: r.try_get::<Option<&str>, _>("from_status")?.map(status).transpose()?,
-                    to_status: status(r.try_get("to_status")?)?,
-                    public_note: r.try_get("public_note")?,
-                    internal_note: r.try_get("internal_note")?,
-                    data: serde_json::from_str(&data).map_err(|e| StorageError::Corrupt(e.to_string()))?,
-                })
-            })
-            .collect()
+        rows.iter().map(event_row).collect()
     }
 
     async fn apply_change(&self, change: &ReportChange) -> Result<ReportRecord> {
