@@ -24,18 +24,25 @@ pub fn router() -> Router<AppState> {
         .route("/api/me/reports", get(my_reports))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Register {
+/// A resident signing up.
+pub struct Register {
+    /// Login e-mail.
     email: String,
+    /// At least 10 characters.
     password: String,
+    /// Name shown to staff (never to the public).
     display_name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Login {
+/// Signing in.
+pub struct Login {
+    /// Login e-mail.
     email: String,
+    /// Password.
     password: String,
 }
 

@@ -56,13 +56,19 @@ fn required_text(field: &str, raw: &str, max: usize, errors: &mut Vec<FieldError
     text.to_owned()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CategoryForm {
+/// A category as an admin edits it.
+pub struct CategoryForm {
+    /// Name in Georgian.
     name_ka: String,
+    /// Name in English.
     name_en: String,
+    /// Response deadline: how many units.
     sla_amount: u32,
+    #[schemars(schema_with = "super::openapi::sla_unit_schema")]
     sla_unit: SlaUnit,
+    /// Whether the category takes new reports (default true).
     #[serde(default = "yes")]
     active: bool,
 }
@@ -94,10 +100,13 @@ async fn put_category(
     Ok(axum::Json(category))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SlaForm {
+/// A body's own deadline for a category.
+pub struct SlaForm {
+    /// How many units.
     sla_amount: u32,
+    #[schemars(schema_with = "super::openapi::sla_unit_schema")]
     sla_unit: SlaUnit,
 }
 
@@ -160,13 +169,19 @@ async fn delete_sla_override(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct TemplateForm {
+/// A response template as an admin edits it.
+pub struct TemplateForm {
+    /// The category slug it answers.
     category: String,
+    /// Short title for staff, Georgian.
     title_ka: String,
+    /// Short title for staff, English.
     title_en: String,
+    /// The public text, Georgian.
     body_ka: String,
+    /// The public text, English.
     body_en: String,
 }
 
@@ -201,11 +216,15 @@ async fn put_template(
     Ok(axum::Json(template))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RuleForm {
+/// One routing rule: reports of `category` in `district` (every district when absent) go to `body`.
+pub struct RuleForm {
+    /// Category slug.
     category: String,
+    /// District slug; absent for every district.
     district: Option<String>,
+    /// Body slug.
     body: String,
 }
 
@@ -253,14 +272,21 @@ async fn put_routing_rules(
     Ok(axum::Json(parsed))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct UserForm {
+/// An account an admin creates.
+pub struct UserForm {
+    /// Login e-mail.
     email: String,
+    /// At least 10 characters.
     password: String,
+    /// Name shown to staff.
     display_name: String,
+    #[schemars(schema_with = "super::openapi::role_schema")]
     role: Role,
+    /// District slug, required for district staff.
     district: Option<String>,
+    /// Body slug, required for department staff and field crews.
     body: Option<String>,
 }
 
@@ -304,9 +330,11 @@ async fn run_overdue(State(state): State<AppState>, CurrentUser(user): CurrentUs
     Ok(axum::Json(json!({ "flagged": flagged })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Reason {
+/// Why a moderator hides or shows a report (kept as an internal note).
+pub struct Reason {
+    /// The reason.
     reason: String,
 }
 

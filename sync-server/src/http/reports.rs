@@ -80,9 +80,11 @@ async fn report_detail(
     Ok(axum::Json(body))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Dispute {
+/// A reporter disputing a closure.
+pub struct Dispute {
+    /// Why the reporter disagrees (public).
     reason: String,
 }
 
@@ -104,7 +106,7 @@ async fn dispute(
 }
 
 /// Map query parameters.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MapParams {
     /// `west,south,east,north`; default: all of Tbilisi.

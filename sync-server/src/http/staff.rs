@@ -36,13 +36,19 @@ fn require_staff(user: &UserRecord) -> ApiResult<()> {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct QueueParams {
+/// Staff queue filters.
+pub struct QueueParams {
+    /// `open` (default), `all`, or comma-separated statuses.
     status: Option<String>,
+    /// A category slug.
     category: Option<String>,
+    /// Only reports flagged overdue.
     overdue: Option<bool>,
+    /// 1-based page.
     page: Option<u32>,
+    /// Reports per page, 1–500 (default 50).
     page_size: Option<u32>,
 }
 
@@ -118,9 +124,11 @@ async fn take_action(
     Ok(axum::Json(views::staff_detail(&state, &report, &photos, &events).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct TemplateParams {
+/// Template filter.
+pub struct TemplateParams {
+    /// Only templates of this category.
     category: Option<String>,
 }
 
@@ -168,10 +176,13 @@ async fn tickets(State(state): State<AppState>, CurrentUser(user): CurrentUser) 
     Ok(axum::Json(json!({ "items": items })))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CloseNotes {
+/// Notes a crew may send with a fixed-closure (the `action` JSON part).
+pub struct CloseNotes {
+    /// A note the public sees.
     public_note: Option<String>,
+    /// A note only staff see.
     internal_note: Option<String>,
 }
 

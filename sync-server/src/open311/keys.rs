@@ -21,7 +21,7 @@ use smartmap_shared::ids::UserId;
 use smartmap_shared::role::Role;
 
 /// What an admin registers an app with.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     /// The app's name, shown to staff as the reporter of its reports.

@@ -30,7 +30,7 @@ pub struct ActionRequest {
 /// An action as staff send it: flat JSON, `{"action": "assign_crew", "crew": "…", "public_note":
 /// "…"}`. Every field is named; unknown ones are refused, and so are fields the chosen action does
 /// not use, so a misspelt note is never silently dropped.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionForm {
     /// The action's wire name.

@@ -15,7 +15,7 @@ use smartmap_shared::report::{Action, ReportStatus, TransitionContext, transitio
 use smartmap_shared::sla::{effective_sla, sla_deadline};
 
 /// The JSON a reporter sends (the `report` part of the multipart form, or the whole JSON body).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitReport {
     /// A client-minted UUID, so that a retried submission is recognised and stored once.
@@ -34,7 +34,7 @@ pub struct SubmitReport {
 }
 
 /// Coordinates as sent, checked by [`LatLon::new`].
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct Location {
     /// Latitude, degrees north.
     pub lat: f64,
