@@ -20,6 +20,19 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
 }
 
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+/// Checks a sign-in. Argon2 runs whether or not the account exists (against a hash made once per
+/// process), so the time taken does not tell which e-mail addresses have accounts.
+pub fn verify_login(password: &str, stored_hash: Option<&str>) -> bool {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| hash_password("no account has this password").expect("hashing a constant"));
+    verify_password(password, stored_hash.unwrap_or(dummy)) && stored_hash.is_some()
+}
+
 /// Whether `password` matches the stored PHC `hash`.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
@@ -96,12 +109,7 @@ impl FromRequestParts<AppState> for MaybeUser {
 /// The account behind the request's bearer token: `None` without a token, 401 for a token that
 /// is not (or no longer) valid — a stale token is said so, not silently treated as anonymous.
 pub async fn session_user(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Option<UserRecord>, ApiError> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(token) = token else { return Ok(None) };
+    let Some(token) = bearer_token(headers) else { return Ok(None) };
     let stored = token_sha256(token);
     let now = state.clock.now();
     if let Some(user) = state.sessions.get(&stored, now) {
@@ -163,6 +171,14 @@ mod tests {
         cache.put("a".into(), user, t0);
         cache.forget("a");
         assert!(cache.get("a", t0).is_none(), "gone at sign-out");
+    }
+
+    #[test]
+    fn a_sign_in_for_an_unknown_account_fails_after_a_real_verification() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(verify_login("correct horse", Some(&hash)));
+        assert!(!verify_login("correct horse!", Some(&hash)));
+        assert!(!verify_login("no account has this password", None), "the dummy never lets anyone in");
     }
 
     #[test]

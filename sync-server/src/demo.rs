@@ -180,7 +180,7 @@ pub async fn seed_demo(state: &AppState, reports: usize) -> anyhow::Result<Vec<D
         account(state, Role::FieldCrew, "crew@demo.smartmap.ge", "თბილსერვისის ბრიგადა 1", None, Some("tbilservice"))
             .await?,
     );
-    let district_staff = made(
+    made(
         account(state, Role::DistrictStaff, "gldani@demo.smartmap.ge", "გლდანის გამგეობა", Some("gldani"), None)
             .await?,
     );
@@ -197,7 +197,6 @@ pub async fn seed_demo(state: &AppState, reports: usize) -> anyhow::Result<Vec<D
     );
     made(account(state, Role::Moderator, "moderator@demo.smartmap.ge", "მოდერატორი", None, None).await?);
     let admin = made(account(state, Role::Admin, "admin@demo.smartmap.ge", "ადმინისტრატორი", None, None).await?);
-    let _ = district_staff;
 
     // Demo heads of every body, so overdue escalations have somewhere to go.
     for body in &state.reference().bodies {

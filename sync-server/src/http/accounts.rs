@@ -1,7 +1,7 @@
 //! Sign-up, sign-in, sign-out and "me".
 
 use super::extract::Json;
-use crate::auth::{CurrentUser, hash_password, new_session_token, token_sha256, verify_password};
+use crate::auth::{CurrentUser, bearer_token, hash_password, new_session_token, token_sha256, verify_login};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
 use crate::storage::{ReportQuery, UserRecord};
@@ -141,13 +141,9 @@ async fn login(State(state): State<AppState>, Json(l): Json<Login>) -> ApiResult
     let user = state.storage.user_by_email(&email).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = l.password;
-    // Verify even for unknown e-mails, so timing does not tell which addresses have accounts.
-    let ok = tokio::task::spawn_blocking(move || {
-        let dummy = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2bYQy2kWm7l8rC1Qy1vJp3u6iSgZ0M1lL9fG1fV8h1Y";
-        verify_password(&password, hash.as_deref().unwrap_or(dummy)) && hash.is_some()
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    let ok = tokio::task::spawn_blocking(move || verify_login(&password, hash.as_deref()))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let Some(user) = user.filter(|_| ok) else {
         return Err(ApiError::field("password", "wrong_credentials", "the e-mail or the password is wrong"));
     };
@@ -160,12 +156,7 @@ async fn logout(
     CurrentUser(_): CurrentUser,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    let stored = token_sha256(token.trim());
+    let stored = token_sha256(bearer_token(&headers).unwrap_or(""));
     state.storage.delete_session(&stored).await?;
     state.sessions.forget(&stored);
     Ok(StatusCode::NO_CONTENT)

@@ -11,8 +11,7 @@ use serde_json::{Map, Value, json};
 use smartmap_shared::role::Role;
 
 /// The schema of a report-submission's or closure's multipart form: a JSON part and photo parts.
-fn multipart_schema(g: &mut SchemaGenerator, json_part: &str, json_schema: Schema) -> Schema {
-    let _ = g;
+fn multipart_schema(json_part: &str, json_schema: Schema) -> Schema {
     json_schema!({
         "type": "object",
         "properties": {
@@ -30,13 +29,13 @@ fn request_schema(g: &mut SchemaGenerator, method: &str, path: &str) -> Option<S
         ("POST", "/api/auth/login") => g.subschema_for::<accounts::Login>(),
         ("POST", "/api/reports") => {
             let report = g.subschema_for::<crate::reports::submit::SubmitReport>();
-            multipart_schema(g, "report", report)
+            multipart_schema("report", report)
         }
         ("POST", "/api/reports/{id}/dispute") => g.subschema_for::<reports::Dispute>(),
         ("POST", "/api/staff/reports/{id}/actions") => g.subschema_for::<crate::reports::actions::ActionForm>(),
         ("POST", "/api/crew/tickets/{id}/close") => {
             let notes = g.subschema_for::<staff::CloseNotes>();
-            multipart_schema(g, "action", notes)
+            multipart_schema("action", notes)
         }
         ("PUT", "/api/admin/categories/{id}") => g.subschema_for::<admin::CategoryForm>(),
         ("PUT", "/api/admin/sla/{category}/{body}") => g.subschema_for::<admin::SlaForm>(),
