@@ -13,6 +13,7 @@
 //! - [`routing`]: category × district → the responsible body.
 //! - [`calendar`], [`sla`]: the Georgian working-day calendar and response deadlines.
 //! - [`report`]: the report life cycle as a state machine of legal transitions.
+//! - [`sync`]: the sync protocol's wire types (mutations, change feed, tokens, tus constants).
 
 pub mod body;
 pub mod calendar;
@@ -27,3 +28,4 @@ pub mod report;
 pub mod role;
 pub mod routing;
 pub mod sla;
+pub mod sync;

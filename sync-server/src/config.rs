@@ -38,6 +38,18 @@ pub struct Settings {
     /// answer must carry absolute links (Open311's `media_url`, discovery). Unset: taken from
     /// each request's `Host` header, which is only right behind a proxy that sets it faithfully.
     pub public_url: Option<String>,
+    /// How far from a report a proof-of-fix photo may be taken, in metres.
+    pub proof_geofence_m: f64,
+    /// How long a device's access token lasts, in minutes (browser sessions use `session_days`).
+    pub access_token_minutes: i64,
+    /// How long an unused device refresh token lasts, in days.
+    pub refresh_token_days: i64,
+    /// Seconds during which a spent refresh token is still honoured (a retry whose answer was lost).
+    pub refresh_grace_seconds: i64,
+    /// Hours an unfinished resumable upload is kept.
+    pub upload_expiry_hours: i64,
+    /// Where unfinished resumable uploads live; default `<data_dir>/uploads`.
+    pub uploads_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -57,6 +69,12 @@ impl Default for Settings {
             max_photo_bytes: 20 * 1024 * 1024,
             fallback_body: "municipal-services-agency".into(),
             public_url: None,
+            proof_geofence_m: smartmap_shared::sync::DEFAULT_PROOF_GEOFENCE_M,
+            access_token_minutes: 60,
+            refresh_token_days: 90,
+            refresh_grace_seconds: 30,
+            upload_expiry_hours: 24,
+            uploads_dir: None,
         }
     }
 }
@@ -79,6 +97,11 @@ impl Settings {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}/smartmap.db", self.data_dir.display()))
+    }
+
+    /// The unfinished-uploads folder in effect.
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.uploads_dir.clone().unwrap_or_else(|| self.data_dir.join("uploads"))
     }
 
     /// The media folder in effect.

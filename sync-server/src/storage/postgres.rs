@@ -31,7 +31,7 @@ const MAX_CONNECTIONS: u32 = 16;
 /// PostgreSQL storage over one connection pool shared by reads and writes.
 #[derive(Clone)]
 pub struct PgStorage {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PgStorage {

@@ -23,8 +23,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 /// stays all-or-nothing. Nobody is answered before the commit.
 #[derive(Clone)]
 pub struct SqliteStorage {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    pub(super) writer: SqlitePool,
+    pub(super) reader: SqlitePool,
     ingest: mpsc::Sender<PendingInsert>,
 }
 
