@@ -28,6 +28,7 @@ pub mod reports;
 pub mod state;
 pub mod stats;
 pub mod storage;
+pub mod sync;
 
 use crate::clock::Clock;
 use crate::config::Settings;
