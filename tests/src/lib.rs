@@ -9,6 +9,8 @@
 //!   counts rows behind the API's back.
 //! - [`reply`]: answers read whole, with problem+json assertions.
 //! - [`photos`]: JPEGs, an oversized photo and decompression bombs, made in memory.
+//! - [`proxy`]: a fault-injecting TCP proxy (network loss, cut uploads, lost answers, corrupted
+//!   bytes) between sync clients and the server, counting bytes on the wire.
 //!
 //! The scenarios live in `tests/`: one file per behaviour a user would recognise (the life of a
 //! report, overdue escalation, the map, who may call what, bad input).
@@ -19,6 +21,7 @@
 
 pub mod backend;
 pub mod photos;
+pub mod proxy;
 pub mod reply;
 
 pub use backend::{Backend, Probe};
