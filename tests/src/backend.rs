@@ -63,6 +63,13 @@ pub(crate) struct PgDatabase {
     name: String,
 }
 
+impl PgDatabase {
+    /// Takes charge of dropping database `name` on the server at `admin_url`.
+    pub(crate) fn new(admin_url: String, name: String) -> PgDatabase {
+        PgDatabase { admin_url, name }
+    }
+}
+
 impl Drop for PgDatabase {
     /// Drops the database, ending the server's sessions on it. Best effort: a leftover database
     /// is litter, not a failure. Runs on a thread of its own because `Drop` may run while a panic
