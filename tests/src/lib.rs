@@ -222,6 +222,34 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     }
 }
 
+/// Creates an account of `role` with [`PASSWORD`] through storage, and a session for it valid
+/// for a year from `now`.
+pub(crate) async fn create_account(
+    state: &AppState,
+    now: DateTime<Utc>,
+    role: Role,
+    district: Option<&str>,
+    body: Option<&str>,
+) -> Account {
+    let n = unique();
+    let email = format!("{}-{n}@test.smartmap.ge", role.as_str().replace('_', "-"));
+    let display_name = format!("Tester{n} {}", role.as_str());
+    let user = UserRecord {
+        id: UserId::new_v7(),
+        email: email.clone(),
+        display_name: display_name.clone(),
+        password_hash: password_hash().to_owned(),
+        role,
+        district: district.map(|d| DistrictId::parse(d).expect("a district slug")),
+        body: body.map(|b| BodyId::parse(b).expect("a body slug")),
+        created_at: now,
+    };
+    state.storage.create_user(&user).await.expect("creating a test account");
+    let (token, stored) = smartmap_server::auth::new_session_token();
+    state.storage.create_session(&stored, user.id, now + Duration::days(365)).await.expect("creating a session");
+    Account { token, id: user.id, email, display_name, role }
+}
+
 /// One Argon2 hash of [`PASSWORD`] per process, shared by every test account.
 fn password_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
@@ -239,22 +267,7 @@ impl TestApp {
     /// Creates an account of `role` (district staff need `district`; department staff and crews
     /// a `body`) and signs it in.
     pub async fn make_user(&self, role: Role, district: Option<&str>, body: Option<&str>) -> Account {
-        let n = unique();
-        let email = format!("{}-{n}@test.smartmap.ge", role.as_str().replace('_', "-"));
-        let display_name = format!("Tester{n} {}", role.as_str());
-        let user = UserRecord {
-            id: UserId::new_v7(),
-            email: email.clone(),
-            display_name: display_name.clone(),
-            password_hash: password_hash().to_owned(),
-            role,
-            district: district.map(|d| DistrictId::parse(d).expect("a district slug")),
-            body: body.map(|b| BodyId::parse(b).expect("a body slug")),
-            created_at: self.clock.now(),
-        };
-        self.state.storage.create_user(&user).await.expect("creating a test account");
-        let token = self.new_session(user.id).await;
-        Account { token, id: user.id, email, display_name, role }
+        create_account(&self.state, self.clock.now(), role, district, body).await
     }
 
     /// A fresh session for an existing account, valid for a year of test time.

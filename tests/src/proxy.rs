@@ -33,6 +33,8 @@ struct Shared {
     generation: watch::Sender<u64>,
     up_bytes: AtomicU64,
     down_bytes: AtomicU64,
+    /// Bytes of upload (PATCH) bodies forwarded.
+    upload_body_bytes: AtomicU64,
 }
 
 #[derive(Default)]
@@ -43,6 +45,10 @@ struct Faults {
     corrupt_up_at: Option<u64>,
     /// Swallow the next response bytes and close their connection.
     drop_next_response: bool,
+    /// Close the connection once this many bytes of the next upload PATCH's body have passed.
+    cut_upload_after: Option<u64>,
+    /// Flip this byte of the next upload PATCH's body.
+    corrupt_upload_at: Option<u64>,
     /// How many faults have fired.
     fired: u64,
 }
@@ -77,6 +83,7 @@ impl FaultProxy {
             generation,
             up_bytes: AtomicU64::new(0),
             down_bytes: AtomicU64::new(0),
+            upload_body_bytes: AtomicU64::new(0),
         });
         let (stop, mut stopped) = watch::channel(());
         let accept_shared = shared.clone();
@@ -145,6 +152,22 @@ impl FaultProxy {
         self.shared.faults.lock().expect("proxy lock").drop_next_response = true;
     }
 
+    /// Cuts the connection once `n` bytes of the next resumable-upload chunk (a `PATCH` to
+    /// `/api/uploads/…`) have been forwarded: an upload interrupted part-way.
+    pub fn cut_upload_after(&self, n: u64) {
+        self.shared.faults.lock().expect("proxy lock").cut_upload_after = Some(n);
+    }
+
+    /// Flips byte `n` of the next resumable-upload chunk's body.
+    pub fn corrupt_upload_byte(&self, n: u64) {
+        self.shared.faults.lock().expect("proxy lock").corrupt_upload_at = Some(n);
+    }
+
+    /// Bytes of upload chunk bodies (`PATCH /api/uploads/…`) forwarded so far.
+    pub fn upload_body_bytes(&self) -> u64 {
+        self.shared.upload_body_bytes.load(Ordering::SeqCst)
+    }
+
     /// How many armed faults have fired.
     pub fn faults_fired(&self) -> u64 {
         self.shared.faults.lock().expect("proxy lock").fired
@@ -192,12 +215,16 @@ async fn pump(
     kill: watch::Sender<bool>,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
+    let mut requests = RequestTracker::default();
     loop {
         let n = match from.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let verdict = shared.inspect(dir, &buf[..n]);
+        let verdict = match dir {
+            Dir::Up => shared.inspect_request_bytes(&buf[..n], &mut requests),
+            Dir::Down => shared.inspect(dir, &buf[..n]),
+        };
         let (bytes, close) = match verdict {
             Verdict::Forward(b) => (b, false),
             Verdict::ForwardThenClose(b) => (b, true),
@@ -218,6 +245,49 @@ async fn pump(
 }
 
 impl Shared {
+    /// Applies armed faults to request bytes: upload-body faults first (they need to know where
+    /// each request's body is), then the byte-count faults.
+    fn inspect_request_bytes(&self, chunk: &[u8], requests: &mut RequestTracker) -> Verdict {
+        let mut bytes = chunk.to_vec();
+        let mut cut_at = None;
+        {
+            let mut faults = self.faults.lock().expect("proxy lock");
+            for segment in requests.feed(chunk) {
+                if !segment.upload_body {
+                    continue;
+                }
+                let len = (segment.end - segment.start) as u64;
+                if let Some(at) = faults.corrupt_upload_at
+                    && at >= segment.body_offset
+                    && at < segment.body_offset + len
+                {
+                    bytes[segment.start + (at - segment.body_offset) as usize] ^= 0xff;
+                    faults.corrupt_upload_at = None;
+                    faults.fired += 1;
+                }
+                let mut forwarded = len;
+                if let Some(at) = faults.cut_upload_after
+                    && at < segment.body_offset + len
+                {
+                    let keep = at.saturating_sub(segment.body_offset);
+                    cut_at = Some(segment.start + keep as usize);
+                    forwarded = keep;
+                    faults.cut_upload_after = None;
+                    faults.fired += 1;
+                }
+                self.upload_body_bytes.fetch_add(forwarded, Ordering::SeqCst);
+                if cut_at.is_some() {
+                    break;
+                }
+            }
+        }
+        if let Some(cut) = cut_at {
+            bytes.truncate(cut);
+            return Verdict::ForwardThenClose(bytes);
+        }
+        self.inspect(Dir::Up, &bytes)
+    }
+
     /// Applies armed faults to a chunk about to be forwarded.
     fn inspect(&self, dir: Dir, chunk: &[u8]) -> Verdict {
         let mut faults = self.faults.lock().expect("proxy lock");
@@ -253,6 +323,65 @@ impl Shared {
                 Verdict::Forward(bytes)
             }
         }
+    }
+}
+
+/// Follows HTTP/1.1 requests through one connection's byte stream, so faults can aim at an
+/// upload chunk's body. Knows what our clients send: headers, then a `Content-Length` body.
+#[derive(Default)]
+struct RequestTracker {
+    /// Header bytes of the request being read.
+    head: Vec<u8>,
+    /// Body bytes still to come of the current request.
+    body_left: u64,
+    /// Body bytes of the current request already seen.
+    body_seen: u64,
+    /// The current request is an upload chunk.
+    upload: bool,
+}
+
+/// A run of body bytes within a chunk.
+struct Segment {
+    start: usize,
+    end: usize,
+    /// Position of `start` within the request's body.
+    body_offset: u64,
+    upload_body: bool,
+}
+
+impl RequestTracker {
+    fn feed(&mut self, chunk: &[u8]) -> Vec<Segment> {
+        let mut segments = Vec::new();
+        let mut i = 0;
+        while i < chunk.len() {
+            if self.body_left > 0 {
+                let take = (self.body_left as usize).min(chunk.len() - i);
+                segments.push(Segment {
+                    start: i,
+                    end: i + take,
+                    body_offset: self.body_seen,
+                    upload_body: self.upload,
+                });
+                self.body_left -= take as u64;
+                self.body_seen += take as u64;
+                i += take;
+                continue;
+            }
+            self.head.push(chunk[i]);
+            i += 1;
+            if self.head.ends_with(b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&self.head).to_ascii_lowercase();
+                self.upload = head.starts_with("patch /api/uploads/");
+                self.body_left = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                self.body_seen = 0;
+                self.head.clear();
+            }
+        }
+        segments
     }
 }
 
@@ -323,6 +452,34 @@ mod tests {
         let got = round_trip(&proxy, b"abcd").await.unwrap();
         assert_eq!(got, [b'a', b'b', b'c' ^ 0xff, b'd']);
         assert_eq!(round_trip(&proxy, b"abcd").await.unwrap(), b"abcd");
+    }
+
+    #[tokio::test]
+    async fn cuts_and_corrupts_upload_bodies_only() {
+        let proxy = FaultProxy::start(echo_server().await).await;
+        let head = b"PATCH /api/uploads/1 HTTP/1.1\r\ncontent-length: 10\r\n\r\n";
+        let request = [&head[..], b"0123456789"].concat();
+        proxy.corrupt_upload_byte(1);
+        let echoed = round_trip(&proxy, &request).await.unwrap();
+        assert_eq!(&echoed[head.len()..], [b'0', b'1' ^ 0xff, b'2', b'3', b'4', b'5', b'6', b'7', b'8', b'9']);
+        proxy.cut_upload_after(3);
+        assert!(round_trip(&proxy, &request).await.is_err());
+        assert_eq!(proxy.upload_body_bytes(), 10 + 3);
+        assert_eq!(proxy.bytes_up(), (request.len() + head.len() + 3) as u64);
+        assert_eq!(proxy.faults_fired(), 2);
+    }
+
+    #[test]
+    fn finds_upload_bodies_across_chunks() {
+        let mut t = RequestTracker::default();
+        let a = b"GET /api/x HTTP/1.1\r\nhost: h\r\n\r\nPATCH /api/uploads/1 HTTP/1.1\r\ncontent-length: 10\r\n\r\n0123";
+        let segs = t.feed(a);
+        assert_eq!(segs.len(), 1);
+        assert!(segs[0].upload_body);
+        assert_eq!(&a[segs[0].start..segs[0].end], b"0123");
+        let segs = t.feed(b"456789POST /api/sync/push HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}");
+        assert_eq!((segs[0].body_offset, segs[0].end - segs[0].start, segs[0].upload_body), (4, 6, true));
+        assert_eq!((segs[1].body_offset, segs[1].end - segs[1].start, segs[1].upload_body), (0, 2, false));
     }
 
     #[tokio::test]
