@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod reference;
 pub mod reports;
 pub mod staff;
+pub mod uploads;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -33,11 +34,15 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(reference::router())
         .merge(crate::open311::router())
+        .merge(uploads::router(state.settings.max_photo_bytes))
         // Who may call what is decided here, from the catalogue, before any body is read.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
+        // Outside the gate, so its refusals on upload routes carry `Tus-Resumable` too.
+        .layer(axum::middleware::from_fn(uploads::tus_response_headers))
+        .layer(cors())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -52,11 +57,11 @@ async fn gate(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let method = match request.method().as_str() {
-        "HEAD" => "GET",
-        other => other,
-    };
-    let doc = catalog::ROUTES.iter().find(|r| r.path == matched.as_str() && r.method == method).ok_or_else(|| {
+    let method = request.method().as_str();
+    // HEAD is catalogued where it is a route of its own (tus); elsewhere it is GET's.
+    let find = |method: &str| catalog::ROUTES.iter().find(|r| r.path == matched.as_str() && r.method == method);
+    let doc = find(method).or_else(|| if method == "HEAD" { find("GET") } else { None });
+    let doc = doc.ok_or_else(|| {
         ApiError::Internal(anyhow::anyhow!("{method} {} is not in the route catalogue", matched.as_str()))
     })?;
     if doc.access == catalog::Access::Public {
@@ -68,6 +73,18 @@ async fn gate(
     }
     request.extensions_mut().insert(user);
     Ok(next.run(request).await)
+}
+
+/// CORS for browsers: any origin may call the API with a bearer token (no cookies are used), and
+/// may read the tus headers resumable uploads answer with.
+fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::HeaderName;
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods(tower_http::cors::Any)
+        .allow_headers(tower_http::cors::Any)
+        .expose_headers(uploads::EXPOSED_HEADERS.map(HeaderName::from_static))
+        .max_age(std::time::Duration::from_secs(3600))
 }
 
 /// A minimal server-rendered front page until the UI arrives: what this is and where the API is.
