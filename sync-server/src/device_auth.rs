@@ -55,7 +55,10 @@ pub async fn refresh(state: &AppState, request: &RefreshRequest) -> ApiResult<To
     let grace = chrono::Duration::seconds(state.settings.refresh_grace_seconds);
     let now = state.clock.now();
     match state.storage.rotate_refresh_token(&presented, request.device_id, &tokens, grace, now).await? {
-        Rotation::Rotated { user } => {
+        Rotation::Rotated { user, ended_sessions } => {
+            for session in &ended_sessions {
+                state.sessions.forget(session);
+            }
             let user = state.storage.user(user).await?.ok_or(ApiError::RefreshInvalid)?;
             Ok(pair(&user, token, refresh_token, &tokens))
         }

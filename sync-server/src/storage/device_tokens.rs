@@ -47,6 +47,8 @@ pub enum Rotation {
     Rotated {
         /// The token's owner.
         user: UserId,
+        /// sha256 of the access session ended with a replaced successor (a retry within the grace).
+        ended_sessions: Vec<String>,
     },
     /// Refused; `ended_sessions` are the access sessions this ended (to evict from caches).
     Refused {
@@ -262,8 +264,9 @@ impl DeviceTokenStorage for SqliteStorage {
                 Rotation::Refused { refusal, ended_sessions }
             }
             Decision::Exchange { replace } => {
+                let mut ended_sessions = Vec::new();
                 if let Some(successor) = replace {
-                    sqlite_revoke_one(&mut tx, &successor, now).await?;
+                    ended_sessions.extend(sqlite_revoke_one(&mut tx, &successor, now).await?);
                 }
                 sqlite_insert_pair(&mut tx, row.chain, row.user, row.device, tokens, now).await?;
                 sqlx::query(
@@ -275,7 +278,7 @@ impl DeviceTokenStorage for SqliteStorage {
                 .bind(presented)
                 .execute(&mut *tx)
                 .await?;
-                Rotation::Rotated { user: UserId(row.user) }
+                Rotation::Rotated { user: UserId(row.user), ended_sessions }
             }
         };
         tx.commit().await?;
@@ -343,7 +346,7 @@ async fn pg_revoke_chain(tx: &mut PgTx<'_>, chain: Uuid, now: DateTime<Utc>) -> 
     Ok(sessions)
 }
 
-async fn pg_revoke_one(tx: &mut PgTx<'_>, token: &str, now: DateTime<Utc>) -> Result<()> {
+async fn pg_revoke_one(tx: &mut PgTx<'_>, token: &str, now: DateTime<Utc>) -> Result<Option<String>> {
     let session: Option<String> = sqlx::query_scalar(
         "UPDATE device_refresh_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE token_sha256 = $2 \
          RETURNING session_sha256",
@@ -352,10 +355,10 @@ async fn pg_revoke_one(tx: &mut PgTx<'_>, token: &str, now: DateTime<Utc>) -> Re
     .bind(token)
     .fetch_optional(&mut **tx)
     .await?;
-    if let Some(session) = session {
+    if let Some(session) = &session {
         sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1").bind(session).execute(&mut **tx).await?;
     }
-    Ok(())
+    Ok(session)
 }
 
 #[async_trait]
@@ -409,8 +412,9 @@ impl DeviceTokenStorage for PgStorage {
                 Rotation::Refused { refusal, ended_sessions }
             }
             Decision::Exchange { replace } => {
+                let mut ended_sessions = Vec::new();
                 if let Some(successor) = replace {
-                    pg_revoke_one(&mut tx, &successor, now).await?;
+                    ended_sessions.extend(pg_revoke_one(&mut tx, &successor, now).await?);
                 }
                 pg_insert_pair(&mut tx, row.chain, row.user, row.device, tokens, now).await?;
                 sqlx::query(
@@ -422,7 +426,7 @@ impl DeviceTokenStorage for PgStorage {
                 .bind(presented)
                 .execute(&mut *tx)
                 .await?;
-                Rotation::Rotated { user: UserId(row.user) }
+                Rotation::Rotated { user: UserId(row.user), ended_sessions }
             }
         };
         tx.commit().await?;
