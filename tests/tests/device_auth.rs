@@ -4,9 +4,9 @@
 //! whole chain; tokens expire by the server's clock; signing out ends the device's chain.
 
 use chrono::Duration;
-use smartmap_server::clock::Clock;
 use reqwest::Method;
 use serde_json::{Value, json};
+use smartmap_server::clock::Clock;
 use smartmap_shared::role::Role;
 use smartmap_tests::{Account, Backend, PASSWORD, TestApp, spawn_app};
 use uuid::Uuid;

@@ -42,7 +42,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         // Outside the gate, so its refusals on upload routes carry `Tus-Resumable` too.
         .layer(axum::middleware::from_fn(uploads::tus_response_headers))
-        .layer(cors())
+        .layer(axum::middleware::from_fn(cors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -75,16 +75,37 @@ async fn gate(
     Ok(next.run(request).await)
 }
 
-/// CORS for browsers: any origin may call the API with a bearer token (no cookies are used), and
-/// may read the tus headers resumable uploads answer with.
-fn cors() -> tower_http::cors::CorsLayer {
-    use axum::http::HeaderName;
-    tower_http::cors::CorsLayer::new()
-        .allow_origin(tower_http::cors::Any)
-        .allow_methods(tower_http::cors::Any)
-        .allow_headers(tower_http::cors::Any)
-        .expose_headers(uploads::EXPOSED_HEADERS.map(HeaderName::from_static))
-        .max_age(std::time::Duration::from_secs(3600))
+/// CORS for browsers: any origin may call the API with a bearer token (no cookies are used),
+/// and scripts may read the tus headers resumable uploads answer with. Written out rather than
+/// `tower_http`'s layer because that one takes every OPTIONS request for a preflight, and a tus
+/// capabilities request (OPTIONS without `Access-Control-Request-Method`) must reach its handler.
+async fn cors(request: Request, next: Next) -> Response {
+    use axum::http::{HeaderValue, Method, StatusCode, header};
+    if !request.headers().contains_key(header::ORIGIN) {
+        return next.run(request).await;
+    }
+    let any = HeaderValue::from_static("*");
+    if request.method() == Method::OPTIONS && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
+        let allow_headers = request.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned();
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, any);
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
+        );
+        if let Some(allow_headers) = allow_headers {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
+        }
+        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("3600"));
+        return response;
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, any);
+    let exposed = uploads::EXPOSED_HEADERS.join(", ");
+    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_str(&exposed).expect("ASCII names"));
+    response
 }
 
 /// A minimal server-rendered front page until the UI arrives: what this is and where the API is.
