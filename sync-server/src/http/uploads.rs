@@ -37,10 +37,10 @@ pub const EXPOSED_HEADERS: [&str; 10] = [
 
 /// The uploads routes. PATCH bodies are capped at `max_photo_bytes` (an upload's whole size).
 pub fn router(max_photo_bytes: usize) -> Router<AppState> {
-    Router::new().route("/api/uploads", post(create).options(capabilities)).route(
-        "/api/uploads/{id}",
-        head(offset).patch(append).delete(terminate).layer(DefaultBodyLimit::max(max_photo_bytes)),
-    )
+    let limit = DefaultBodyLimit::max(max_photo_bytes);
+    Router::new()
+        .route("/api/uploads", post(create).options(capabilities))
+        .route("/api/uploads/{id}", head(offset).patch(append).delete(terminate).layer(limit))
 }
 
 /// Adds `Tus-Resumable` to every answer under `/api/uploads` (and `Tus-Version` to a 412), and
