@@ -55,12 +55,37 @@ pub enum ApiError {
         /// The rule, in words.
         message: String,
     },
+    /// 400: a request header is missing or not acceptable (tus uploads: `Upload-Length`,
+    /// `Upload-Metadata` keys). Names the header or metadata key.
+    #[error("invalid header")]
+    BadHeader(Vec<FieldError>),
+    /// 401: a device's refresh token is unknown, expired, spent, revoked or from another device.
+    #[error("the refresh token is not valid; sign in again")]
+    RefreshInvalid,
+    /// 410: the thing existed but has expired (an unfinished upload past its expiry).
+    #[error("this {0} has expired")]
+    Gone(&'static str),
+    /// 412: the client speaks a protocol version the server does not (tus `Tus-Resumable`).
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// 415: the body is not of the content type the route takes.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 460 (tus checksum extension): the bytes do not match their announced checksum; they were
+    /// discarded.
+    #[error("{0}")]
+    ChecksumMismatch(String),
     /// 500: something broke inside; details are logged, not shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
 impl ApiError {
+    /// A 400 naming one header (or metadata key) at fault.
+    pub fn header(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::BadHeader(vec![FieldError { field: field.into(), code, message: message.into() }])
+    }
+
     /// A 422 naming one field.
     pub fn field(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::Invalid(vec![FieldError { field: field.into(), code, message: message.into() }])
@@ -76,6 +101,14 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::BadHeader(_) => StatusCode::BAD_REQUEST,
+            ApiError::RefreshInvalid => StatusCode::UNAUTHORIZED,
+            ApiError::Gone(_) => StatusCode::GONE,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::ChecksumMismatch(_) => {
+                StatusCode::from_u16(smartmap_shared::sync::tus::CHECKSUM_MISMATCH).expect("460 is a valid status code")
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +124,12 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict { code, .. } => code,
+            ApiError::BadHeader(_) => "invalid_header",
+            ApiError::RefreshInvalid => "refresh_invalid",
+            ApiError::Gone(_) => "expired",
+            ApiError::PreconditionFailed(_) => "unsupported_version",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::ChecksumMismatch(_) => "checksum_mismatch",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -106,6 +145,14 @@ impl ApiError {
             ApiError::NotFound(_) => ("ვერ მოიძებნა", "Not found"),
             ApiError::MethodNotAllowed => ("ეს მეთოდი აქ არ გამოიყენება", "Method not allowed"),
             ApiError::Conflict { .. } => ("ეს მოქმედება ახლა დაუშვებელია", "This action is not allowed now"),
+            ApiError::BadHeader(_) => ("მოთხოვნის სათაური არასწორია", "A request header is not valid"),
+            ApiError::RefreshInvalid => ("სესია დასრულდა, გთხოვთ, თავიდან შეხვიდეთ", "Please sign in again"),
+            ApiError::Gone(_) => ("ვადა გასულია", "Expired"),
+            ApiError::PreconditionFailed(_) => {
+                ("პროტოკოლის ვერსია არ არის მხარდაჭერილი", "Unsupported protocol version")
+            }
+            ApiError::UnsupportedMediaType(_) => ("შინაარსის ტიპი არ არის მხარდაჭერილი", "Unsupported content type"),
+            ApiError::ChecksumMismatch(_) => ("საკონტროლო ჯამი არ ემთხვევა", "Checksum mismatch"),
             ApiError::Internal(_) => ("სერვერის შეცდომა", "Internal error"),
         }
     }
@@ -132,7 +179,7 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = ?e, "internal error");
                 ("internal error".to_owned(), Vec::new())
             }
-            ApiError::Invalid(errors) => {
+            ApiError::Invalid(errors) | ApiError::BadHeader(errors) => {
                 let detail =
                     errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
                 (detail, errors.clone())

@@ -88,6 +88,9 @@ pub fn spawn_overdue_sweeper(state: AppState, seconds: u64) {
             if let Err(e) = sweep_overdue(&state).await {
                 tracing::warn!(error = ?e, "overdue sweep failed; will retry");
             }
+            if let Err(e) = crate::uploads::sweep_expired(&state).await {
+                tracing::warn!(error = ?e, "sweeping expired uploads failed; will retry");
+            }
         }
     });
 }

@@ -11,6 +11,8 @@
 //!   ([`auth`]), the route catalogue the OpenAPI description and the authorization test share.
 //! - [`jobs`]: overdue detection and escalation. [`stats`]: public statistics.
 //! - [`media`]: content-addressed photo blobs. [`demo`]: demo data.
+//! - [`uploads`]: resumable photo uploads (tus 1.0) kept on disk until complete.
+//! - [`device_auth`]: device sign-in and refresh-token rotation.
 //!
 //! [`Application::build`] binds a listener (port 0 in tests) and returns the running app's
 //! address; `main.rs` is a thin CLI over it.
@@ -19,6 +21,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod device_auth;
 pub mod error;
 pub mod http;
 pub mod jobs;
@@ -29,6 +32,7 @@ pub mod state;
 pub mod stats;
 pub mod storage;
 pub mod sync;
+pub mod uploads;
 
 use crate::clock::Clock;
 use crate::config::Settings;

@@ -23,6 +23,7 @@ pub mod backend;
 pub mod photos;
 pub mod proxy;
 pub mod reply;
+pub mod tus;
 
 pub use backend::{Backend, Probe};
 pub use reply::Reply;
@@ -402,6 +403,21 @@ impl TestApp {
         self.state.reload_reference().await.expect("reloading reference data");
     }
 
+    /// A second server on this app's database, folders and clock, with its own fresh state (as
+    /// after a restart). It stops when the returned [`Replica`] is dropped.
+    pub async fn replica(&self) -> Replica {
+        let settings = (*self.state.settings).clone();
+        let app = Application::build_with_storage(settings, self.clock.clone(), self.state.storage.clone())
+            .await
+            .expect("building a second server");
+        let address = format!("http://{}", app.local_addr());
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Replica { address, _shutdown: shutdown }
+    }
+
     /// Rows in the report tables and files in the media folder, to prove nothing was stored.
     pub async fn counts(&self) -> Counts {
         let mut rows = Vec::new();
@@ -410,6 +426,13 @@ impl TestApp {
         }
         Counts { rows, blobs: count_files(&self.media_dir) }
     }
+}
+
+/// A second server started by [`TestApp::replica`].
+pub struct Replica {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    _shutdown: oneshot::Sender<()>,
 }
 
 /// A multipart form as the phone app sends it: an optional JSON part (`report` for submissions,

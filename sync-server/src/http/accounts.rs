@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use smartmap_shared::ids::UserId;
 use smartmap_shared::role::Role;
+use smartmap_shared::sync::{RefreshRequest, TokenPair};
 
 /// The accounts routes.
 pub fn router() -> Router<AppState> {
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/register", post(register))
         .route("/api/auth/login", post(login))
         .route("/api/auth/logout", post(logout))
+        .route("/api/auth/refresh", post(refresh))
         .route("/api/me", get(me))
         .route("/api/me/reports", get(my_reports))
 }
@@ -44,6 +46,10 @@ pub struct Login {
     email: String,
     /// Password.
     password: String,
+    /// A phone's installation id: with it, the answer is a device token pair (a short-lived
+    /// access token and a refresh token bound to this device) instead of a browser session.
+    #[serde(default)]
+    device_id: Option<uuid::Uuid>,
 }
 
 /// The account as its owner sees it.
@@ -147,8 +153,28 @@ async fn login(State(state): State<AppState>, Json(l): Json<Login>) -> ApiResult
     let Some(user) = user.filter(|_| ok) else {
         return Err(ApiError::field("password", "wrong_credentials", "the e-mail or the password is wrong"));
     };
+    if let Some(device) = l.device_id {
+        let pair = crate::device_auth::sign_in_device(&state, &user, device).await?;
+        return Ok(axum::Json(serde_json::to_value(pair).map_err(|e| ApiError::Internal(e.into()))?));
+    }
     let token = start_session(&state, &user).await?;
     Ok(axum::Json(json!({ "token": token, "user": account_json(&user) })))
+}
+
+/// `RefreshRequest` as the route parses it (with a schema for the OpenAPI description).
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+/// A device exchanging its refresh token for a new pair.
+pub struct Refresh {
+    /// The refresh token last received.
+    refresh_token: String,
+    /// The installation it was issued to.
+    device_id: uuid::Uuid,
+}
+
+async fn refresh(State(state): State<AppState>, Json(r): Json<Refresh>) -> ApiResult<axum::Json<TokenPair>> {
+    let request = RefreshRequest { refresh_token: r.refresh_token, device_id: r.device_id };
+    Ok(axum::Json(crate::device_auth::refresh(&state, &request).await?))
 }
 
 async fn logout(
@@ -157,6 +183,7 @@ async fn logout(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let stored = token_sha256(bearer_token(&headers).unwrap_or(""));
+    crate::device_auth::sign_out_device(&state, &stored).await?;
     state.storage.delete_session(&stored).await?;
     state.sessions.forget(&stored);
     Ok(StatusCode::NO_CONTENT)

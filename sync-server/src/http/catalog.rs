@@ -87,8 +87,53 @@ pub const ROUTES: &[RouteDoc] = &[
         "Create a resident account; returns a session token.",
         Some("json"),
     ),
-    r("POST", "/api/auth/login", Access::Public, "Sign in; returns a session token.", Some("json")),
+    r(
+        "POST",
+        "/api/auth/login",
+        Access::Public,
+        "Sign in; returns a session token, or with `device_id` a device token pair (access + refresh).",
+        Some("json"),
+    ),
+    r(
+        "POST",
+        "/api/auth/refresh",
+        Access::Public,
+        "Exchange a device's refresh token for a new token pair (rotation; the refresh token is the credential).",
+        Some("json"),
+    ),
     r("POST", "/api/auth/logout", Access::SignedIn, "End this session.", None),
+    r(
+        "OPTIONS",
+        "/api/uploads",
+        Access::Public,
+        "Resumable uploads (tus 1.0): the server's capabilities (Tus-Version, Tus-Extension, Tus-Max-Size, \
+         Tus-Checksum-Algorithm).",
+        None,
+    ),
+    r(
+        "POST",
+        "/api/uploads",
+        Access::SignedIn,
+        "tus creation: Upload-Length and Upload-Metadata (sha256, report, kind, optional filename) → 201 with \
+         Location and Upload-Expires.",
+        None,
+    ),
+    r(
+        "HEAD",
+        "/api/uploads/{id}",
+        Access::SignedIn,
+        "tus: the caller's upload's Upload-Offset and Upload-Length (410 once expired).",
+        None,
+    ),
+    r(
+        "PATCH",
+        "/api/uploads/{id}",
+        Access::SignedIn,
+        "tus: append application/offset+octet-stream bytes at Upload-Offset (optional Upload-Checksum); the last \
+         byte verifies the whole file's sha256 and hands the photo to its report.",
+        Some("octet-stream"),
+    ),
+    r("DELETE", "/api/uploads/{id}", Access::SignedIn, "tus termination: discard the caller's upload.", None),
     r("GET", "/api/me", Access::SignedIn, "The caller's account.", None),
     r("GET", "/api/me/reports", Access::SignedIn, "The caller's own reports.", None),
     r(

@@ -27,6 +27,7 @@ fn request_schema(g: &mut SchemaGenerator, method: &str, path: &str) -> Option<S
     Some(match (method, path) {
         ("POST", "/api/auth/register") => g.subschema_for::<accounts::Register>(),
         ("POST", "/api/auth/login") => g.subschema_for::<accounts::Login>(),
+        ("POST", "/api/auth/refresh") => g.subschema_for::<accounts::Refresh>(),
         ("POST", "/api/reports") => {
             let report = g.subschema_for::<crate::reports::submit::SubmitReport>();
             multipart_schema("report", report)
@@ -131,11 +132,15 @@ pub fn describe() -> Value {
             let media = match kind {
                 "multipart" => "multipart/form-data",
                 "form" => "application/x-www-form-urlencoded",
+                "octet-stream" => smartmap_shared::sync::tus::OFFSET_CONTENT_TYPE,
                 _ => "application/json",
             };
-            let schema = request_schema(&mut generator, route.method, route.path)
-                .map(Schema::to_value)
-                .unwrap_or_else(|| json!({ "type": "object" }));
+            let fallback = match kind {
+                "octet-stream" => json!({ "type": "string", "contentMediaType": "application/octet-stream" }),
+                _ => json!({ "type": "object" }),
+            };
+            let schema =
+                request_schema(&mut generator, route.method, route.path).map(Schema::to_value).unwrap_or(fallback);
             op["requestBody"] = json!({ "required": true, "content": { media: { "schema": schema } } });
         }
         entry[route.method.to_lowercase()] = op;

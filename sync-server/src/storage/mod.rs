@@ -5,10 +5,12 @@
 //! transaction, so a failure leaves nothing half-stored. The backend is picked from the scheme of
 //! `DATABASE_URL` by [`connect`].
 
+mod device_tokens;
 mod postgres;
 mod sqlite;
 mod sqlite_ingest;
 
+pub use device_tokens::{DeviceTokenStorage, NewTokens, Refusal, Rotation};
 pub use postgres::PgStorage;
 pub use sqlite::SqliteStorage;
 
@@ -330,7 +332,7 @@ pub struct StatsRow {
 
 /// Everything the server stores. Both backends pass the same conformance suite.
 #[async_trait]
-pub trait Storage: Send + Sync + 'static {
+pub trait Storage: DeviceTokenStorage + Send + Sync + 'static {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<()>;
 
