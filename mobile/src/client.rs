@@ -426,6 +426,7 @@ impl Client {
         self.inner.store(|s| {
             let (pending_items, pending_bytes) = s.pending_totals()?;
             let reference = s.reference()?;
+            let signed_in = s.meta(meta::REFRESH_TOKEN)?.is_some();
             Ok(SyncStatus {
                 pending_items,
                 pending_bytes,
@@ -433,8 +434,8 @@ impl Client {
                     .meta(meta::LAST_SUCCESS_AT)?
                     .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
                     .map(|t| t.with_timezone(&Utc)),
-                needs_login: s.meta(meta::NEEDS_LOGIN)?.is_some(),
-                signed_in: s.meta(meta::REFRESH_TOKEN)?.is_some(),
+                needs_login: !signed_in || s.meta(meta::NEEDS_LOGIN)?.is_some(),
+                signed_in,
                 last_error: s.meta(meta::LAST_ERROR)?,
                 reference_synced: reference.routing.is_some() && !reference.categories.is_empty(),
             })

@@ -252,7 +252,7 @@ pub struct SyncStatus {
     pub pending_bytes: i64,
     /// When a sync last completed.
     pub last_success_at: Option<DateTime<Utc>>,
-    /// The user must sign in again.
+    /// Nothing can be sent until the user signs in (never signed in, or the session ended).
     pub needs_login: bool,
     /// Signed in at all.
     pub signed_in: bool,

@@ -28,7 +28,7 @@ use std::path::Path;
 use uuid::Uuid;
 
 /// Keys of `sync_meta`.
-pub(crate) mod meta {
+pub mod meta {
     /// This installation's id, minted once.
     pub const DEVICE_ID: &str = "device_id";
     /// The next `device_seq` to hand out.

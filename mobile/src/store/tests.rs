@@ -214,7 +214,13 @@ fn an_upsert_never_replaces_a_newer_version_and_a_tombstone_deletes() {
 }
 
 fn photo(sha: &str) -> NewPhoto {
-    NewPhoto { kind: "report", jpeg: vec![0xFF, 0xD8, 1, 2, 3], thumb: vec![0xFF, 0xD8], sha256: sha.into(), taken_at: None }
+    NewPhoto {
+        kind: "report",
+        jpeg: vec![0xFF, 0xD8, 1, 2, 3],
+        thumb: vec![0xFF, 0xD8],
+        sha256: sha.into(),
+        taken_at: None,
+    }
 }
 
 #[test]
@@ -224,7 +230,13 @@ fn a_snapshot_of_a_new_epoch_requeues_what_another_epoch_acknowledged() {
     let now = t("2026-03-10T06:00:00Z");
     let report = ReportId::new_v7();
     let old = store
-        .enqueue(MutationKind::Comment, &Comment { report_id: report, text: "old".into() }, Some(report.0), vec![photo("aa")], now)
+        .enqueue(
+            MutationKind::Comment,
+            &Comment { report_id: report, text: "old".into() },
+            Some(report.0),
+            vec![photo("aa")],
+            now,
+        )
         .unwrap();
     let same = comment(&mut store, report, "same epoch");
     let ids: Vec<_> = store.take_batch(now, 10).unwrap().iter().map(|m| m.mutation_id).collect();
@@ -261,7 +273,12 @@ fn acknowledged_mutations_are_kept_for_the_retention_period_then_pruned() {
     let m = comment(&mut store, ReportId::new_v7(), "x");
     let ids: Vec<_> = store.take_batch(now, 10).unwrap().iter().map(|m| m.mutation_id).collect();
     store
-        .record_outcomes(&ids, &[PushResult { mutation_id: m.mutation_id, outcome: Outcome::Applied { result: json!({}) } }], Some("e"), now)
+        .record_outcomes(
+            &ids,
+            &[PushResult { mutation_id: m.mutation_id, outcome: Outcome::Applied { result: json!({}) } }],
+            Some("e"),
+            now,
+        )
         .unwrap();
     assert_eq!(store.prune(now - chrono::Duration::days(30)).unwrap(), 0);
     assert!(store.outbox_row(m.mutation_id).unwrap().is_some());
