@@ -231,3 +231,50 @@ async fn a_restart_puts_an_interrupted_send_back_in_the_queue() {
     assert_eq!(reopened.outbox().await.unwrap()[0].state, OutboxState::Pending);
     assert_eq!(reopened.report(queued.report_id).await.unwrap().status, "queued");
 }
+
+#[tokio::test]
+async fn the_background_loop_wakes_on_a_capture_and_stops_on_shutdown() {
+    let phone = phone_with(&dead_server(), |db| seed_snapshot(db, reference_entities())).await;
+    let mut progress = phone.client.subscribe();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let client = phone.client.clone();
+    let running = tokio::spawn(async move {
+        client
+            .run(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    // The first pass ends at once (signed out); a capture wakes the loop for another.
+    tokio::time::timeout(std::time::Duration::from_secs(5), progress.recv()).await.unwrap().unwrap();
+    phone.client.create_report(draft(vec![])).await.unwrap();
+    let event = tokio::time::timeout(std::time::Duration::from_secs(5), progress.recv()).await.unwrap().unwrap();
+    assert_eq!(event.phase, smartmap_mobile::SyncPhase::Idle);
+    assert!(phone.client.sync_status().await.unwrap().last_error.unwrap().contains("sign in"));
+    stop.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), running).await.unwrap().unwrap();
+}
+
+/// The Tauri shell runs commands on a multi-threaded runtime: every API future must be `Send`.
+#[allow(dead_code, clippy::let_underscore_future)]
+fn the_api_futures_are_send(client: smartmap_mobile::Client) {
+    fn send<T: Send>(_: T) {}
+    let id = ReportId::new_v7();
+    send(client.login("a", "b"));
+    send(client.logout());
+    send(client.account());
+    send(client.categories());
+    send(client.preview("x", at(GLDANI)));
+    send(client.create_report(draft(vec![])));
+    send(client.comment(id, "x"));
+    send(client.follow(id, true));
+    send(client.dispute(id, "x"));
+    send(client.close_ticket(id, None, vec![]));
+    send(client.my_reports());
+    send(client.my_tickets());
+    send(client.report(id));
+    send(client.outbox());
+    send(client.sync_status());
+    send(client.sync_once());
+    send(client.run(async {}));
+}
