@@ -16,7 +16,7 @@
 //! - [`store`]: the SQLite database (outbox, photos, synced state, `sync_meta`).
 //! - [`sync`]: the sync engine (tokens, push, tus uploads, pull, snapshot) and its HTTP calls.
 //! - [`backoff`]: exponential backoff with full jitter.
-//! - [`error`]: [`Error`].
+//! - [`error`]: the error type, [`Error`].
 
 pub mod backoff;
 pub mod client;
