@@ -242,15 +242,15 @@ impl Store {
         Ok(self.rows("WHERE mutation_id = ?1", [mutation_id.to_string()])?.pop())
     }
 
-    /// Takes the next batch to send: up to `limit` pending mutations that are due, in capture
-    /// order, marked `in_flight` in the same transaction.
+    /// Takes the next batch to send: up to `limit` pending mutations in capture order, stopping
+    /// at the first one still held back by its backoff — a later mutation never overtakes an
+    /// earlier one (a comment must not reach the server before the report it is about). Marked
+    /// `in_flight` in the same transaction.
     pub fn take_batch(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Mutation>> {
         let batch: Vec<Mutation> = self
-            .rows(
-                "WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY device_seq LIMIT ?2",
-                params![to_ms(now), limit as i64],
-            )?
+            .rows("WHERE state = 'pending' ORDER BY device_seq LIMIT ?1", params![limit as i64])?
             .into_iter()
+            .take_while(|row| row.next_attempt_at <= now)
             .map(|row| row.mutation)
             .collect();
         let tx = self.conn.transaction()?;

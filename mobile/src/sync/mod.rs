@@ -208,9 +208,13 @@ impl Inner {
                     }
                     done += ids.len() as u64;
                     self.emit(SyncPhase::Push, done, total.max(0) as u64, 0, 0);
-                    if response.results.is_empty() {
-                        // Nothing recorded: do not loop on the same batch.
-                        return Err(Error::Corrupt("the server answered a push with no results".into()));
+                    if response.results.len() < ids.len() {
+                        // The unanswered ones went back to pending; do not loop on them now.
+                        return Err(Error::Corrupt(format!(
+                            "the server answered {} of {} mutations",
+                            response.results.len(),
+                            ids.len()
+                        )));
                     }
                 }
                 Err(Error::NeedsLogin) => {
@@ -231,6 +235,7 @@ impl Inner {
 
     async fn pull(&self, summary: &mut SyncSummary) -> Result<()> {
         let mut pages = 0u64;
+        let mut snapshots = 0;
         loop {
             let cursor = self.store(|s| s.cursor())?.ok_or_else(|| Error::Corrupt("no cursor to pull from".into()))?;
             let cursor = &cursor;
@@ -249,7 +254,8 @@ impl Inner {
                         return Ok(());
                     }
                 }
-                Err(Error::Server { status: 410, .. }) => {
+                Err(Error::Server { status: 410, .. }) if snapshots == 0 => {
+                    snapshots += 1;
                     tracing::info!(%cursor, "cursor expired: taking a snapshot");
                     self.snapshot(summary).await?;
                 }
@@ -272,7 +278,9 @@ impl Inner {
                 Err(e) => {
                     failures = failures.saturating_add(1);
                     tracing::info!(error = %e, failures, "sync failed; backing off");
-                    self.config.backoff.delay_now(failures)
+                    // Not before the held-back mutations are due: waking earlier would send nothing.
+                    let delay = self.config.backoff.delay_now(failures);
+                    delay.max(self.until_next_due().unwrap_or(Duration::ZERO)).min(self.config.backoff.max)
                 }
             };
             tokio::select! {

@@ -23,9 +23,17 @@ impl Inner {
         let bytes_total: u64 = photos.iter().map(|p| (p.size - p.upload_offset).max(0) as u64).sum();
         let mut bytes_sent = 0u64;
         for (index, photo) in photos.iter().enumerate() {
-            self.upload_one(photo, &mut bytes_sent, total_items, bytes_total, index as u64).await?;
-            self.store(|s| s.mark_uploaded(photo.id))?;
-            summary.photos_uploaded += 1;
+            match self.upload_one(photo, &mut bytes_sent, total_items, bytes_total, index as u64).await {
+                Ok(()) => {
+                    self.store(|s| s.mark_uploaded(photo.id))?;
+                    summary.photos_uploaded += 1;
+                }
+                // The network, the server's load or the session: stop, back off, resume later.
+                Err(e) if e.is_transient() || matches!(e, Error::NeedsLogin | Error::Store(_)) => return Err(e),
+                // A refusal of this one photo (e.g. 413, 400) must not hold up the others or the
+                // pull; it is tried again at the next sync and its report shows "photos pending".
+                Err(e) => tracing::warn!(photo = photo.id, error = %e, "photo upload refused; moving on"),
+            }
             self.emit(SyncPhase::Upload, index as u64 + 1, total_items, bytes_sent, bytes_total);
         }
         Ok(())
