@@ -189,7 +189,8 @@ impl Store {
                 serde_json::to_string(&mutation.payload)?,
                 mutation.payload_sha256,
                 report_id.map(|id| id.to_string()),
-                mutation.client_time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                // Nanoseconds: the row reads back as exactly the mutation returned here.
+                mutation.client_time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
             ],
         )?;
         for (position, photo) in photos.into_iter().enumerate() {

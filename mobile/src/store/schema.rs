@@ -67,7 +67,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
         mine           INTEGER NOT NULL,
         assigned_to_me INTEGER NOT NULL,
         following      INTEGER NOT NULL,
-        updated_at     TEXT NOT NULL
+        updated_at     INTEGER NOT NULL                 -- ms, for the lists' order
     ) STRICT;
 
     -- Reference data synced from the server: categories, bodies, districts, the routing table,

@@ -82,7 +82,7 @@ fn apply_change(tx: &Transaction<'_>, change: &Change) -> Result<()> {
                     report.mine,
                     report.assigned_to_me,
                     report.following,
-                    report.updated_at.to_rfc3339()
+                    to_ms(report.updated_at)
                 ],
             )?;
         }

@@ -288,3 +288,23 @@ fn acknowledged_mutations_are_kept_for_the_retention_period_then_pruned() {
     assert_eq!(store.prune(now + chrono::Duration::seconds(1)).unwrap(), 1);
     assert!(store.outbox_row(m.mutation_id).unwrap().is_none());
 }
+
+#[test]
+fn a_mutation_reads_back_exactly_as_queued_whatever_the_clocks_precision() {
+    let (_dir, path) = temp();
+    let mut store = Store::open(&path).unwrap();
+    let report = ReportId::new_v7();
+    let now = Utc::now(); // nanoseconds on most systems
+    let queued = store
+        .enqueue(
+            MutationKind::Comment,
+            &Comment { report_id: report, text: "ქ. 1,5 ₾".into() },
+            Some(report.0),
+            vec![],
+            now,
+        )
+        .unwrap();
+    let row = store.outbox_row(queued.mutation_id).unwrap().unwrap();
+    assert_eq!(row.mutation, queued);
+    assert!(row.mutation.hash_matches());
+}
