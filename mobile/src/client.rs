@@ -452,6 +452,12 @@ impl Client {
         self.inner.sync_once().await
     }
 
+    /// "Send now": lifts the backoff of held-back mutations, then syncs once.
+    pub async fn sync_now(&self) -> Result<SyncSummary> {
+        self.inner.store(|s| s.release_holds())?;
+        self.inner.sync_once().await
+    }
+
     /// Syncs in the background until `shutdown` completes: after each sync it sleeps for the
     /// configured interval (or, after a failure, a backoff with jitter) and wakes early on a new
     /// capture.

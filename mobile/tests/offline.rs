@@ -216,6 +216,11 @@ async fn a_push_that_cannot_reach_the_server_goes_back_to_pending_with_a_backoff
     let status = phone.client.sync_status().await.unwrap();
     assert!(status.last_error.is_some() && !status.needs_login && status.signed_in);
     assert_eq!(phone.client.report(queued.report_id).await.unwrap().status, "queued");
+
+    // "Send now" lifts the hold and tries again at once (and fails again, offline).
+    assert!(matches!(phone.client.sync_now().await, Err(Error::Network(_))));
+    let item = phone.client.outbox().await.unwrap().pop().unwrap();
+    assert_eq!((item.state, item.attempts), (OutboxState::Pending, 2));
 }
 
 #[tokio::test]
@@ -276,5 +281,6 @@ fn the_api_futures_are_send(client: smartmap_mobile::Client) {
     send(client.outbox());
     send(client.sync_status());
     send(client.sync_once());
+    send(client.sync_now());
     send(client.run(async {}));
 }

@@ -339,6 +339,13 @@ impl Store {
         Ok(self.conn.execute("UPDATE outbox SET state = 'pending' WHERE state = 'in_flight'", [])?)
     }
 
+    /// Lifts every backoff hold (the user asked to send now); attempts are kept.
+    pub fn release_holds(&mut self) -> Result<usize> {
+        Ok(self
+            .conn
+            .execute("UPDATE outbox SET next_attempt_at = 0 WHERE state = 'pending' AND next_attempt_at > 0", [])?)
+    }
+
     /// When the next held-back pending mutation becomes due, if any is held back.
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
         let ms: Option<i64> =
