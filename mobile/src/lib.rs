@@ -12,6 +12,7 @@
 //! # Layout
 //! - [`client`]: [`Client`], the whole UI-facing API.
 //! - [`views`]: the serde-serializable values the API returns.
+//! - `overlay`: pending changes laid over synced state, for the reads.
 //! - [`preview`]: district, body and deadline of a draft, offline.
 //! - [`store`]: the SQLite database (outbox, photos, synced state, `sync_meta`).
 //! - [`sync`]: the sync engine (tokens, push, tus uploads, pull, snapshot) and its HTTP calls.
@@ -21,6 +22,7 @@
 pub mod backoff;
 pub mod client;
 pub mod error;
+mod overlay;
 pub mod preview;
 pub mod store;
 pub mod sync;
