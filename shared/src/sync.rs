@@ -63,7 +63,8 @@ impl FromStr for Cursor {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (epoch, seq) = s.rsplit_once('.').ok_or(CursorError)?;
-        let valid_epoch = !epoch.is_empty() && epoch.len() <= 64 && epoch.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let valid_epoch =
+            !epoch.is_empty() && epoch.len() <= 64 && epoch.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         let seq: i64 = seq.parse().map_err(|_| CursorError)?;
         if !valid_epoch || seq < 0 {
             return Err(CursorError);
@@ -649,7 +650,9 @@ mod tests {
 
     #[test]
     fn a_mutation_survives_the_wire_with_its_hash() {
-        let payload = Comment { report_id: ReportId(Uuid::now_v7()), text: "ნაგავი ისევ აქ არის".into() };
+        let payload = Comment {
+            report_id: ReportId(Uuid::now_v7()), text: "ნაგავი ისევ აქ არის".into()
+        };
         let m = Mutation::new(Uuid::now_v7(), Uuid::now_v7(), 7, MutationKind::Comment, &payload, Utc::now());
         let wire = serde_json::to_string(&m).unwrap();
         let back: Mutation = serde_json::from_str(&wire).unwrap();
@@ -675,7 +678,8 @@ mod tests {
         assert_eq!(v["outcome"], "rejected");
         assert_eq!(v["code"], "proof_too_far");
         assert_eq!(serde_json::from_value::<PushResult>(v).unwrap(), r);
-        let applied = PushResult { mutation_id: Uuid::nil(), outcome: Outcome::Applied { result: serde_json::json!({"n": 1}) } };
+        let applied =
+            PushResult { mutation_id: Uuid::nil(), outcome: Outcome::Applied { result: serde_json::json!({"n": 1}) } };
         let v = serde_json::to_value(&applied).unwrap();
         assert_eq!(v["outcome"], "applied");
         assert_eq!(v["result"]["n"], 1);

@@ -55,6 +55,10 @@ pub enum ApiError {
         /// The rule, in words.
         message: String,
     },
+    /// 410: a sync cursor from another epoch of the database, or beyond anything issued: take a
+    /// snapshot and pull from its cursor.
+    #[error("this cursor belongs to another history of the server's data; take a snapshot")]
+    CursorExpired,
     /// 500: something broke inside; details are logged, not shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -76,6 +80,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::CursorExpired => StatusCode::GONE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +96,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict { code, .. } => code,
+            ApiError::CursorExpired => "cursor_expired",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -106,6 +112,7 @@ impl ApiError {
             ApiError::NotFound(_) => ("ვერ მოიძებნა", "Not found"),
             ApiError::MethodNotAllowed => ("ეს მეთოდი აქ არ გამოიყენება", "Method not allowed"),
             ApiError::Conflict { .. } => ("ეს მოქმედება ახლა დაუშვებელია", "This action is not allowed now"),
+            ApiError::CursorExpired => ("სინქრონიზაცია თავიდან უნდა დაიწყოს", "Sync must start over"),
             ApiError::Internal(_) => ("სერვერის შეცდომა", "Internal error"),
         }
     }

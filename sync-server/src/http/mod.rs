@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod reference;
 pub mod reports;
 pub mod staff;
+pub mod sync;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(admin::router())
         .merge(reference::router())
+        .merge(sync::router())
         .merge(crate::open311::router())
         // Who may call what is decided here, from the catalogue, before any body is read.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), gate))
