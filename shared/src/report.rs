@@ -138,6 +138,9 @@ pub enum Action {
     },
     /// A public response without a change of state (e.g. from a template).
     Respond,
+    /// A public comment on the timeline by anyone signed in; the status does not change. The
+    /// server requires a non-empty public note.
+    Comment,
 }
 
 impl Action {
@@ -153,6 +156,7 @@ impl Action {
             Action::NoAction { .. } => "no_action",
             Action::Dispute { .. } => "dispute",
             Action::Respond => "respond",
+            Action::Comment => "comment",
         }
     }
 
@@ -174,6 +178,8 @@ impl Action {
             Action::MarkFixed { .. } => matches!(role, FieldCrew | DistrictStaff | DepartmentStaff | Admin),
             // Any account may dispute — the server checks it is the reporter's own report.
             Action::Dispute { .. } => true,
+            // Anyone signed in may comment, on any report they can see.
+            Action::Comment => true,
         }
     }
 }
@@ -299,6 +305,8 @@ pub fn transition(
             Submitted => Err(illegal()),
             other => Ok(other),
         },
+        // A comment leaves the report where it is, whatever its status.
+        Action::Comment => Ok(from),
     }
 }
 
@@ -335,6 +343,7 @@ mod tests {
             Action::NoAction { reason: "private land".into() },
             Action::Dispute { reason: "the lamp is still dark".into() },
             Action::Respond,
+            Action::Comment,
         ]
     }
 
@@ -352,6 +361,7 @@ mod tests {
             "no_action" if open.contains(&from) => Some(NoAction),
             "dispute" if closed.contains(&from) => Some(Reopened),
             "respond" if from != Submitted => Some(from),
+            "comment" => Some(from),
             _ => None,
         }
     }
@@ -377,8 +387,21 @@ mod tests {
             }
         }
         // 1 route + 2 acknowledge + 2 assign + 1 fixed + 4×3 open-state closures/re-routes
-        // + 3 disputes + 7 responds.
-        assert_eq!(legal_count, 1 + 2 + 2 + 1 + 12 + 3 + 7);
+        // + 3 disputes + 7 responds + 8 comments.
+        assert_eq!(legal_count, 1 + 2 + 2 + 1 + 12 + 3 + 7 + 8);
+    }
+
+    #[test]
+    fn a_comment_keeps_every_status_and_anyone_may_write_one() {
+        for from in ReportStatus::ALL {
+            assert_eq!(transition(from, &Action::Comment, &ctx()), Ok(from), "{from}");
+        }
+        for role in Role::ALL {
+            assert!(Action::Comment.permitted_to(role), "{}", role.as_str());
+        }
+        let a: Action = serde_json::from_str(r#"{"action":"comment"}"#).unwrap();
+        assert_eq!(a, Action::Comment);
+        assert_eq!(a.kind(), "comment");
     }
 
     #[test]

@@ -75,6 +75,10 @@ pub enum ApiError {
     /// discarded.
     #[error("{0}")]
     ChecksumMismatch(String),
+    /// 410: a sync cursor from another epoch of the database, or beyond anything issued: take a
+    /// snapshot and pull from its cursor.
+    #[error("this cursor belongs to another history of the server's data; take a snapshot")]
+    CursorExpired,
     /// 500: something broke inside; details are logged, not shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -109,6 +113,7 @@ impl ApiError {
             ApiError::ChecksumMismatch(_) => {
                 StatusCode::from_u16(smartmap_shared::sync::tus::CHECKSUM_MISMATCH).expect("460 is a valid status code")
             }
+            ApiError::CursorExpired => StatusCode::GONE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -130,6 +135,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => "unsupported_version",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::ChecksumMismatch(_) => "checksum_mismatch",
+            ApiError::CursorExpired => "cursor_expired",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -153,6 +159,7 @@ impl ApiError {
             }
             ApiError::UnsupportedMediaType(_) => ("შინაარსის ტიპი არ არის მხარდაჭერილი", "Unsupported content type"),
             ApiError::ChecksumMismatch(_) => ("საკონტროლო ჯამი არ ემთხვევა", "Checksum mismatch"),
+            ApiError::CursorExpired => ("სინქრონიზაცია თავიდან უნდა დაიწყოს", "Sync must start over"),
             ApiError::Internal(_) => ("სერვერის შეცდომა", "Internal error"),
         }
     }

@@ -76,7 +76,7 @@ fn overdue_change(state: &AppState, report: ReportRecord, now: chrono::DateTime<
         data: serde_json::json!({ "deadline": report.deadline }),
     };
     let next = ReportRecord { overdue_at: Some(now), updated_at: now, ..report };
-    ReportChange { report: next, event, photos: Vec::new(), notifications }
+    ReportChange { report: next, event, photos: Vec::new(), notifications, sync: Default::default() }
 }
 
 /// Runs the sweep every `seconds` until the process ends.

@@ -1,10 +1,11 @@
-//! `smartmap`: run the server, seed demo data, import official district boundaries.
+//! `smartmap`: run the server, seed demo data, import official district boundaries, back up and
+//! restore the database (with a new sync epoch).
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use smartmap_server::clock::SystemClock;
 use smartmap_server::config::Settings;
-use smartmap_server::{Application, demo, storage};
+use smartmap_server::{Application, demo, storage, sync};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -40,6 +41,20 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Give the database a new sync epoch (after restoring it from a backup by other means, e.g.
+    /// pg_restore): phones re-sync from a snapshot and re-push what the backup lost.
+    NewEpoch,
+    /// Write a consistent copy of the SQLite database to FILE (the server may keep running).
+    Backup {
+        /// Where to write the copy (must not exist).
+        file: PathBuf,
+    },
+    /// Replace the SQLite database with the backup FILE (stop the server first), then start a new
+    /// sync epoch.
+    Restore {
+        /// The backup to restore.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -89,6 +104,23 @@ async fn main() -> anyhow::Result<()> {
             std::fs::create_dir_all(&settings.data_dir)?;
             storage::connect(&settings.database_url()).await?.migrate().await?;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::NewEpoch => {
+            let storage = storage::connect(&settings.database_url()).await?;
+            storage.migrate().await?;
+            let epoch = sync::epoch::new_epoch(storage.as_ref()).await?;
+            println!("new sync epoch {epoch}: phones will re-sync at their next pull");
+            Ok(())
+        }
+        Command::Backup { file } => {
+            sync::epoch::backup(&settings, &file).await?;
+            println!("backed up into {}", file.display());
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let epoch = sync::epoch::restore(&settings, &file).await?;
+            println!("restored {}; new sync epoch {epoch}", file.display());
             Ok(())
         }
     }

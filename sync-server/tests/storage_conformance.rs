@@ -17,8 +17,9 @@ use chrono::{DateTime, Duration, Utc};
 use futures::FutureExt;
 use serde_json::json;
 use smartmap_server::storage::{
-    EventRecord, NewReport, Notification, PgStorage, PhotoKind, PhotoRecord, ReportChange, ReportQuery, ReportRecord,
-    ResponseTemplate, SqliteStorage, StatsRow, Storage, StorageError, UserRecord,
+    AppliedMutationRecord, AttachOutcome, EventRecord, ExpectedPhotoRecord, NewReport, Notification, PgStorage,
+    PhotoKind, PhotoRecord, ReportChange, ReportQuery, ReportRecord, ResponseTemplate, SqliteStorage,
+    StagedPhotoRecord, StatsRow, Storage, StorageError, StoredOutcome, SyncEffects, UserRecord,
 };
 use smartmap_shared::body::{Body, BodyKind};
 use smartmap_shared::category::{Category, first_stage_categories};
@@ -89,6 +90,11 @@ conformance!(
     stats_rows_cover_routed_public_reports,
     sla_overrides_are_set_replaced_and_removed,
     sla_overrides_name_a_known_category_and_body_and_a_real_deadline,
+    the_epoch_is_made_at_migration_and_replaced_on_demand,
+    the_change_log_follows_a_report_to_its_audience,
+    a_mutation_id_is_stored_once_with_its_outcome,
+    promised_photos_arrive_once_or_wait_staged,
+    following_puts_a_report_in_the_followers_feed,
 );
 
 /// Runs `scenario` on a fresh SQLite database.
@@ -303,7 +309,9 @@ fn routed_event(r: &ReportRecord) -> EventRecord {
 
 async fn insert(s: &dyn Storage, r: ReportRecord) -> ReportRecord {
     let events = vec![submitted_event(&r)];
-    s.insert_report(&NewReport { report: r, photos: vec![], events, open311: None }).await.unwrap()
+    s.insert_report(&NewReport { report: r, photos: vec![], events, open311: None, sync: SyncEffects::default() })
+        .await
+        .unwrap()
 }
 
 /// Records compared field by field (`PartialEq`, which unlike `Debug` includes the password hash).
@@ -585,7 +593,13 @@ async fn a_report_is_stored_with_its_photos_and_events(s: Arc<dyn Storage>) {
     let photos = vec![photo(PhotoKind::Report, 1, at(0)), photo(PhotoKind::Report, 2, at(0))];
     let events = vec![submitted_event(&r), routed_event(&r)];
     let stored = s
-        .insert_report(&NewReport { report: r.clone(), photos: photos.clone(), events: events.clone(), open311: None })
+        .insert_report(&NewReport {
+            report: r.clone(),
+            photos: photos.clone(),
+            events: events.clone(),
+            open311: None,
+            sync: SyncEffects::default(),
+        })
         .await
         .unwrap();
 
@@ -611,6 +625,7 @@ async fn a_report_id_is_taken_once(s: Arc<dyn Storage>) {
         photos: vec![photo(PhotoKind::Report, 9, at(1))],
         events: vec![submitted_event(&r)],
         open311: None,
+        sync: SyncEffects::default(),
     };
     let err = s.insert_report(&again).await.unwrap_err();
     assert!(matches!(err, StorageError::Conflict { field: "id" }), "{err:?}");
@@ -628,6 +643,7 @@ async fn report_and_fix(s: &dyn Storage, w: &World) -> (ReportRecord, ReportChan
             photos: vec![photo(PhotoKind::Report, 1, at(0))],
             events: vec![submitted_event(&r), routed_event(&r)],
             open311: None,
+            sync: SyncEffects::default(),
         })
         .await
         .unwrap();
@@ -670,6 +686,7 @@ async fn report_and_fix(s: &dyn Storage, w: &World) -> (ReportRecord, ReportChan
                 created_at: at(5),
             },
         ],
+        sync: SyncEffects::default(),
     };
     (stored, change)
 }
@@ -696,6 +713,7 @@ async fn a_change_bumps_the_version_and_adds_proof(s: Arc<dyn Storage>) {
         event: EventRecord { action: "dispute".to_owned(), to_status: ReportStatus::Reopened, ..change.event.clone() },
         photos: vec![],
         notifications: vec![],
+        sync: SyncEffects::default(),
     };
     assert_eq!(s.apply_change(&reopen).await.unwrap().version, 3);
 }
@@ -730,6 +748,7 @@ async fn of_two_simultaneous_changes_one_wins(s: Arc<dyn Storage>) {
         event: EventRecord { action: "hide".to_owned(), ..fix.event.clone() },
         photos: vec![],
         notifications: vec![],
+        sync: SyncEffects::default(),
     };
     // Both name version 1; whichever commits second must find it moved.
     let (a, b) = tokio::join!(s.apply_change(&fix), s.apply_change(&hide));
@@ -969,4 +988,223 @@ async fn sla_overrides_name_a_known_category_and_body_and_a_real_deadline(s: Arc
         assert!(matches!(err, StorageError::Database(_)), "{rule:?}: {err:?}");
     }
     assert_eq!(s.sla_overrides().await.unwrap(), []);
+}
+
+// ---- Sync (issue #3) ----------------------------------------------------------------------
+
+fn mutation(user: &UserRecord, outcome: StoredOutcome) -> AppliedMutationRecord {
+    AppliedMutationRecord {
+        mutation_id: uuid::Uuid::now_v7(),
+        user: user.id,
+        device_id: uuid::Uuid::now_v7(),
+        device_seq: 1,
+        kind: "report.create".to_owned(),
+        payload_sha256: "cd".repeat(32),
+        outcome,
+        created_at: at(0),
+    }
+}
+
+fn expected(kind: PhotoKind, n: u8) -> ExpectedPhotoRecord {
+    ExpectedPhotoRecord {
+        kind,
+        upload_sha256: format!("{n:02x}").repeat(32),
+        position: 0,
+        size: 1234,
+        taken_at: Some((41.7018, 44.7197)),
+        photo_sha256: None,
+    }
+}
+
+/// The rows of `user`'s feed that concern report `id`, as (seq, deleted).
+async fn report_rows(s: &dyn Storage, user: &UserRecord, id: ReportId) -> Vec<(i64, bool)> {
+    let rows = s.changes_after(user.id, 0, 10_000).await.unwrap();
+    rows.into_iter()
+        .filter(|r| r.entity == "report" && uuid::Uuid::parse_str(&r.entity_id).ok() == Some(id.0))
+        .map(|r| (r.seq, r.deleted))
+        .collect()
+}
+
+async fn the_epoch_is_made_at_migration_and_replaced_on_demand(s: Arc<dyn Storage>) {
+    let epoch = s.sync_epoch().await.unwrap();
+    assert!(!epoch.is_empty() && epoch.bytes().all(|b| b.is_ascii_alphanumeric()), "{epoch}");
+    s.replace_sync_epoch("0192abcdef").await.unwrap();
+    assert_eq!(s.sync_epoch().await.unwrap(), "0192abcdef");
+}
+
+async fn the_change_log_follows_a_report_to_its_audience(s: Arc<dyn Storage>) {
+    let w = World::seed(&*s).await;
+    // Reference data reaches everyone: the seed wrote category, body, district and routing rows.
+    let everyone = s.changes_after(w.giorgi.id, 0, 10_000).await.unwrap();
+    for entity in ["category", "body", "district", "routing"] {
+        assert!(everyone.iter().any(|r| r.entity == entity), "no {entity} row");
+    }
+    assert!(everyone.iter().any(|r| r.entity == "routing" && r.entity_id == "table"));
+    let head = s.change_head().await.unwrap();
+    assert_eq!(head, everyone.last().unwrap().seq, "{everyone:?}");
+
+    let (stored, fix) = report_and_fix(&*s, &w).await;
+    assert!(!report_rows(&*s, &w.nino, stored.id).await.is_empty(), "the reporter's feed has it");
+    assert!(report_rows(&*s, &w.giorgi, stored.id).await.is_empty(), "nobody else's");
+    assert!(report_rows(&*s, &w.crew_tbilservice, stored.id).await.is_empty(), "no crew yet");
+
+    // Assigned: the crew's feed gets it; reassigned: the crew gets a tombstone.
+    let assign = ReportChange { photos: vec![], notifications: vec![], ..fix.clone() };
+    let assigned = s.apply_change(&assign).await.unwrap();
+    let rows = report_rows(&*s, &w.crew_tbilservice, stored.id).await;
+    assert_eq!(rows.last().map(|r| r.1), Some(false), "{rows:?}");
+    let reassign = ReportChange {
+        report: ReportRecord { crew: Some(w.crew_lighting.id), ..assigned.clone() },
+        photos: vec![],
+        notifications: vec![],
+        ..fix.clone()
+    };
+    s.apply_change(&reassign).await.unwrap();
+    let rows = report_rows(&*s, &w.crew_tbilservice, stored.id).await;
+    assert_eq!(rows.last().map(|r| r.1), Some(true), "a tombstone for the crew that lost it: {rows:?}");
+    assert_eq!(report_rows(&*s, &w.crew_lighting, stored.id).await.last().map(|r| r.1), Some(false));
+
+    // Pages: after a seq, only later rows, in order, at most `limit`.
+    let all = s.changes_after(w.nino.id, 0, 10_000).await.unwrap();
+    let page = s.changes_after(w.nino.id, all[2].seq, 3).await.unwrap();
+    assert_eq!(page, all[3..6].to_vec());
+    assert!(s.change_head().await.unwrap() >= all.last().unwrap().seq, "the head covers every audience's rows");
+}
+
+async fn a_mutation_id_is_stored_once_with_its_outcome(s: Arc<dyn Storage>) {
+    let w = World::seed(&*s).await;
+    let rejection = smartmap_shared::sync::Rejection {
+        code: "unknown_category".into(),
+        message: "there is no category 'x'".into(),
+        message_ka: "ასეთი კატეგორია არ არსებობს".into(),
+        field: Some("category".into()),
+    };
+    let refused = mutation(&w.nino, StoredOutcome::Rejected(rejection));
+    s.record_mutation(&refused).await.unwrap();
+    assert_eq!(s.applied_mutation(refused.mutation_id).await.unwrap(), Some(refused.clone()));
+    let err = s.record_mutation(&refused).await.unwrap_err();
+    assert!(matches!(err, StorageError::Conflict { field: "mutation_id" }), "{err:?}");
+
+    // A report carrying its mutation: both or neither.
+    let applied = mutation(&w.nino, StoredOutcome::Applied(json!({ "status": "routed" })));
+    let r = w.report(&w.nino, "cleaning", 41.7018, 44.7197, at(0));
+    let sync = SyncEffects { mutation: Some(applied.clone()), expected_photos: vec![expected(PhotoKind::Report, 1)] };
+    let new = NewReport { report: r.clone(), photos: vec![], events: vec![submitted_event(&r)], open311: None, sync };
+    s.insert_report(&new).await.unwrap();
+    assert_eq!(s.applied_mutation(applied.mutation_id).await.unwrap(), Some(applied.clone()));
+    let other = w.report(&w.nino, "cleaning", 41.7018, 44.7197, at(1));
+    let again = NewReport { report: other.clone(), events: vec![submitted_event(&other)], ..new.clone() };
+    let err = s.insert_report(&again).await.unwrap_err();
+    assert!(matches!(err, StorageError::Conflict { field: "mutation_id" }), "{err:?}");
+    assert!(s.report(other.id).await.unwrap().is_none(), "the second report was not stored");
+    let change = ReportChange {
+        report: ReportRecord { status: ReportStatus::Routed, ..s.report(r.id).await.unwrap().unwrap() },
+        event: submitted_event(&r),
+        photos: vec![],
+        notifications: vec![],
+        sync: SyncEffects { mutation: Some(applied), expected_photos: vec![] },
+    };
+    let err = s.apply_change(&change).await.unwrap_err();
+    assert!(matches!(err, StorageError::Conflict { field: "mutation_id" }), "{err:?}");
+    assert_eq!(s.report(r.id).await.unwrap().unwrap().version, 1, "the change was not stored");
+}
+
+async fn promised_photos_arrive_once_or_wait_staged(s: Arc<dyn Storage>) {
+    let w = World::seed(&*s).await;
+    let r = w.report(&w.nino, "cleaning", 41.7018, 44.7197, at(0));
+    let promised =
+        vec![expected(PhotoKind::Report, 1), ExpectedPhotoRecord { position: 1, ..expected(PhotoKind::Report, 2) }];
+    let sync = SyncEffects { mutation: None, expected_photos: promised.clone() };
+    s.insert_report(&NewReport {
+        report: r.clone(),
+        photos: vec![],
+        events: vec![submitted_event(&r)],
+        open311: None,
+        sync,
+    })
+    .await
+    .unwrap();
+    let listed = s.expected_photos_of_reports(&[r.id]).await.unwrap();
+    assert_eq!(listed.into_iter().map(|(_, e)| e).collect::<Vec<_>>(), promised);
+
+    let first = photo(PhotoKind::Report, 0xa1, at(1));
+    let got = s.attach_expected_photo(r.id, &promised[0].upload_sha256, &first).await.unwrap();
+    assert_eq!(got, AttachOutcome::Attached { still_pending: 1 });
+    assert_eq!(s.report(r.id).await.unwrap().unwrap().version, 2, "the arrival bumps the version");
+    let again = s.attach_expected_photo(r.id, &promised[0].upload_sha256, &first).await.unwrap();
+    assert_eq!(again, AttachOutcome::AlreadyAttached);
+    let stranger = s.attach_expected_photo(r.id, &"ee".repeat(32), &first).await.unwrap();
+    assert_eq!(stranger, AttachOutcome::NotExpected);
+    let wrong_kind = photo(PhotoKind::Proof, 0xa2, at(1));
+    assert_eq!(
+        s.attach_expected_photo(r.id, &promised[1].upload_sha256, &wrong_kind).await.unwrap(),
+        AttachOutcome::NotExpected
+    );
+    assert_eq!(s.report(r.id).await.unwrap().unwrap().version, 2, "refused arrivals change nothing");
+    assert_eq!(s.report_photos(r.id).await.unwrap(), vec![first.clone()]);
+
+    // The second photo arrives before anybody promised it for a new report: staged, then claimed.
+    let later = w.report(&w.nino, "cleaning", 41.7018, 44.7197, at(2));
+    let early = photo(PhotoKind::Report, 0xb1, at(2));
+    let staged = StagedPhotoRecord {
+        report: later.id,
+        upload_sha256: "0b".repeat(32),
+        uploader: w.nino.id,
+        photo: early.clone(),
+    };
+    assert!(s.stage_photo(&staged).await.unwrap());
+    assert!(!s.stage_photo(&staged).await.unwrap(), "staged once");
+    let sync = SyncEffects { mutation: None, expected_photos: vec![expected(PhotoKind::Report, 0x0b)] };
+    s.insert_report(&NewReport {
+        report: later.clone(),
+        photos: vec![],
+        events: vec![submitted_event(&later)],
+        open311: None,
+        sync,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.claim_staged_photos(later.id, PhotoKind::Report, w.giorgi.id).await.unwrap(),
+        0,
+        "not giorgi's upload"
+    );
+    assert_eq!(s.claim_staged_photos(later.id, PhotoKind::Report, w.nino.id).await.unwrap(), 1);
+    assert_eq!(s.claim_staged_photos(later.id, PhotoKind::Report, w.nino.id).await.unwrap(), 0, "claimed once");
+    assert_eq!(s.report_photos(later.id).await.unwrap(), vec![early]);
+    let arrived = s.expected_photos_of_reports(&[later.id]).await.unwrap();
+    assert_eq!(arrived[0].1.photo_sha256.as_deref(), Some("b1".repeat(32).as_str()));
+    assert_eq!(s.report(later.id).await.unwrap().unwrap().version, 2);
+}
+
+async fn following_puts_a_report_in_the_followers_feed(s: Arc<dyn Storage>) {
+    let w = World::seed(&*s).await;
+    let r = insert(&*s, w.report(&w.nino, "cleaning", 41.7018, 44.7197, at(0))).await;
+    let follow = mutation(&w.giorgi, StoredOutcome::Applied(json!({ "following": true })));
+    s.set_follow(w.giorgi.id, r.id, true, &follow).await.unwrap();
+    assert_eq!(s.followed_reports(w.giorgi.id).await.unwrap(), vec![r.id]);
+    assert_eq!(report_rows(&*s, &w.giorgi, r.id).await.last().map(|r| r.1), Some(false));
+    let err = s.set_follow(w.giorgi.id, r.id, true, &follow).await.unwrap_err();
+    assert!(matches!(err, StorageError::Conflict { field: "mutation_id" }), "{err:?}");
+
+    // A change to the report now reaches the follower too.
+    let before = report_rows(&*s, &w.giorgi, r.id).await.len();
+    let change = ReportChange {
+        report: ReportRecord { hidden: false, updated_at: at(1), ..r.clone() },
+        event: submitted_event(&r),
+        photos: vec![],
+        notifications: vec![],
+        sync: SyncEffects::default(),
+    };
+    s.apply_change(&change).await.unwrap();
+    assert_eq!(report_rows(&*s, &w.giorgi, r.id).await.len(), before + 1);
+
+    let unfollow = mutation(&w.giorgi, StoredOutcome::Applied(json!({ "following": false })));
+    s.set_follow(w.giorgi.id, r.id, false, &unfollow).await.unwrap();
+    assert!(s.followed_reports(w.giorgi.id).await.unwrap().is_empty());
+    assert_eq!(report_rows(&*s, &w.giorgi, r.id).await.last().map(|r| r.1), Some(true), "a tombstone");
+    // The reporter never loses their own report by (un)following it.
+    let own = mutation(&w.nino, StoredOutcome::Applied(json!({ "following": false })));
+    s.set_follow(w.nino.id, r.id, false, &own).await.unwrap();
+    assert_eq!(report_rows(&*s, &w.nino, r.id).await.last().map(|r| r.1), Some(false));
 }

@@ -230,6 +230,11 @@ async fn plausible_call(app: &TestApp, w: &World, route: &RouteDoc, caller: Opti
             let path = route.path.replace("{id}", &w.hideable);
             app.post_json(&path, token, &json!({ "reason": "Matrix check." })).await
         }
+        ("POST", "/api/sync/push") => {
+            // An empty outbox: the push of a phone with nothing queued.
+            let body = json!({ "device_id": uuid::Uuid::new_v4(), "mutations": [] });
+            app.post_json(route.path, token, &body).await
+        }
         (method, path) => panic!("no plausible request for {method} {path}: add one to plausible_call"),
     }
 }

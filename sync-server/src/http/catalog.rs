@@ -300,4 +300,27 @@ pub const ROUTES: &[RouteDoc] = &[
         Some("json"),
     ),
     r("GET", "/api/admin/open311/keys", Access::Roles(ADMIN), "Apps holding Open311 api_keys (never the keys).", None),
+    r(
+        "POST",
+        "/api/sync/push",
+        Access::SignedIn,
+        "Sync: apply a phone's outbox ({device_id, mutations}, at most 100), each mutation at most once; per-item \
+         outcomes applied, duplicate or rejected (code, en and ka messages, field).",
+        Some("json"),
+    ),
+    r(
+        "GET",
+        "/api/sync/pull",
+        Access::SignedIn,
+        "Sync: the caller's change feed after `cursor` (`<epoch>.<seq>`; absent: from the start), `limit` per page; \
+         410 cursor_expired for another epoch or a seq never issued.",
+        None,
+    ),
+    r(
+        "GET",
+        "/api/sync/snapshot",
+        Access::SignedIn,
+        "Sync: reference data and every report the caller holds (own, assigned, followed), with the cursor to pull from.",
+        None,
+    ),
 ];

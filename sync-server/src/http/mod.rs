@@ -10,6 +10,7 @@ pub mod reference;
 pub mod reports;
 pub mod staff;
 pub mod uploads;
+pub mod sync;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(admin::router())
         .merge(reference::router())
+        .merge(sync::router())
         .merge(crate::open311::router())
         .merge(uploads::router(state.settings.max_photo_bytes))
         // Who may call what is decided here, from the catalogue, before any body is read.

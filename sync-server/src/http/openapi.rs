@@ -47,7 +47,40 @@ fn request_schema(g: &mut SchemaGenerator, method: &str, path: &str) -> Option<S
         ("POST", "/api/moderation/reports/{id}/hide" | "/api/moderation/reports/{id}/unhide") => {
             g.subschema_for::<admin::Reason>()
         }
+        ("POST", "/api/sync/push") => push_schema(),
         _ => return None,
+    })
+}
+
+/// The schema of `PushRequest` (`smartmap_shared::sync`, which stays free of schema derives).
+fn push_schema() -> Schema {
+    let kinds: Vec<&str> = smartmap_shared::sync::MutationKind::ALL.iter().map(|k| k.as_str()).collect();
+    json_schema!({
+        "type": "object",
+        "required": ["device_id", "mutations"],
+        "additionalProperties": false,
+        "properties": {
+            "device_id": { "type": "string", "format": "uuid" },
+            "mutations": {
+                "type": "array",
+                "maxItems": smartmap_shared::sync::MAX_PUSH_BATCH,
+                "items": {
+                    "type": "object",
+                    "required": ["mutation_id", "device_id", "device_seq", "kind", "v", "payload", "payload_sha256", "client_time"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "mutation_id": { "type": "string", "format": "uuid" },
+                        "device_id": { "type": "string", "format": "uuid" },
+                        "device_seq": { "type": "integer" },
+                        "kind": { "type": "string", "enum": kinds },
+                        "v": { "type": "integer", "minimum": 1 },
+                        "payload": { "type": "object" },
+                        "payload_sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
+                        "client_time": { "type": "string", "format": "date-time" }
+                    }
+                }
+            }
+        }
     })
 }
 
@@ -80,6 +113,7 @@ fn query_parameters(method: &str, path: &str) -> Vec<Value> {
         ("GET", "/api/map/reports") => of::<reports::MapParams>(),
         ("GET", "/api/staff/queue") => of::<staff::QueueParams>(),
         ("GET", "/api/staff/templates") => of::<staff::TemplateParams>(),
+        ("GET", "/api/sync/pull") => of::<super::sync::PullParams>(),
         _ => Vec::new(),
     }
 }

@@ -74,6 +74,8 @@ async fn report_detail(
     } else {
         views::public_detail(&report, &photos, &events, &state.reference())
     };
+    let expected: Vec<_> = state.storage.expected_photos_of_reports(&[id]).await?.into_iter().map(|(_, e)| e).collect();
+    body = views::with_pending(body, &expected);
     if viewer.as_ref().is_some_and(|v| v.id == report.reporter) {
         body["mine"] = json!(true);
     }

@@ -6,7 +6,9 @@
 use super::photos;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::storage::{EventRecord, Notification, PhotoKind, ReportChange, ReportRecord, UserRecord};
+use crate::storage::{
+    EventRecord, Notification, PhotoKind, ReportChange, ReportRecord, StoredOutcome, SyncEffects, UserRecord,
+};
 use bytes::Bytes;
 use serde::Deserialize;
 use smartmap_shared::ids::{BodyId, ReportId, UserId};
@@ -112,18 +114,34 @@ pub fn scope_of(user: &UserRecord) -> Scope {
 
 /// Applies `request` to report `id` on behalf of `actor`. `proof` are photos uploaded with a
 /// fixed-closure.
-#[tracing::instrument(skip_all, fields(report = %id, action = request.action.kind(), actor = %actor.id), err(Debug))]
 pub async fn act(
+    state: &AppState,
+    actor: &UserRecord,
+    id: ReportId,
+    request: ActionRequest,
+    proof: Vec<Bytes>,
+) -> ApiResult<ReportRecord> {
+    act_with(state, actor, id, request, proof, SyncEffects::default()).await
+}
+
+/// [`act`] for a mutation pushed from a phone: `sync` (the `applied_mutations` row, promised
+/// proof photos) is stored in the same transaction as the change. A fixed-closure counts the
+/// promised proof photos with the uploaded ones: the report becomes fixed with its proof pending.
+#[tracing::instrument(skip_all, fields(report = %id, action = request.action.kind(), actor = %actor.id), err(Debug))]
+pub async fn act_with(
     state: &AppState,
     actor: &UserRecord,
     id: ReportId,
     mut request: ActionRequest,
     proof: Vec<Bytes>,
+    mut sync: SyncEffects,
 ) -> ApiResult<ReportRecord> {
     let report = state.storage.report(id).await?.ok_or(ApiError::NotFound("report"))?;
     if let Action::MarkFixed { proof_photos } = &mut request.action {
-        // The server counts the photos it actually received; a client's claim means nothing.
-        *proof_photos = proof.len() as u32;
+        // The server counts the photos it actually received or has been promised; a client's
+        // claim means nothing.
+        let promised = sync.expected_photos.iter().filter(|p| p.kind == PhotoKind::Proof).count();
+        *proof_photos = (proof.len() + promised) as u32;
     }
     authorize(actor, &report, &request.action)?;
     let reference = state.reference();
@@ -268,7 +286,10 @@ pub async fn act(
         internal_note,
         data,
     };
-    let change = ReportChange { report: next, event, photos, notifications };
+    if let Some(m) = &mut sync.mutation {
+        m.outcome = StoredOutcome::Applied(crate::sync::push::report_result(report.id, to));
+    }
+    let change = ReportChange { report: next, event, photos, notifications, sync };
     Ok(state.storage.apply_change(&change).await?)
 }
 
@@ -301,7 +322,16 @@ pub async fn set_hidden(
         data: serde_json::json!({}),
     };
     let next = ReportRecord { hidden, updated_at: now, ..report };
-    Ok(state.storage.apply_change(&ReportChange { report: next, event, photos: vec![], notifications: vec![] }).await?)
+    Ok(state
+        .storage
+        .apply_change(&ReportChange {
+            report: next,
+            event,
+            photos: vec![],
+            notifications: vec![],
+            sync: SyncEffects::default(),
+        })
+        .await?)
 }
 
 /// Role, then scope. Errors say which rule refused.
@@ -314,6 +344,8 @@ fn authorize(actor: &UserRecord, report: &ReportRecord, action: &Action) -> ApiR
             Err(ApiError::Forbidden("only the reporter may dispute a closure".into()))
         }
         (Action::Dispute { .. }, _) => Ok(()),
+        // Anyone signed in may comment on a report they can see.
+        (Action::Comment, _) => Ok(()),
         (Action::MarkFixed { .. }, Role::FieldCrew) if report.crew != Some(actor.id) => {
             Err(ApiError::Forbidden("this ticket is not assigned to you".into()))
         }
@@ -346,6 +378,9 @@ async fn resolve_public_note(
     }
     if matches!(request.action, Action::Respond) && note.is_none() {
         return Err(ApiError::field("public_note", "required", "a response needs a public note or a template"));
+    }
+    if matches!(request.action, Action::Comment) && note.is_none() {
+        return Err(ApiError::field("public_note", "required", "a comment needs some text"));
     }
     Ok(note)
 }

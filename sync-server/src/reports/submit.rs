@@ -4,7 +4,8 @@ use super::photos;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
 use crate::storage::{
-    EventRecord, NewReport, Open311SubmissionRecord, PhotoKind, PhotoRecord, ReportRecord, StorageError, UserRecord,
+    EventRecord, NewReport, Open311SubmissionRecord, PhotoKind, PhotoRecord, ReportRecord, StorageError, StoredOutcome,
+    SyncEffects, UserRecord,
 };
 use bytes::Bytes;
 use serde::Deserialize;
@@ -68,7 +69,6 @@ pub async fn submit_report(
 /// [`submit_report`] for a report that arrived through Open311: the app's companion record (token,
 /// private contact details) is stored in the same transaction as the report. Its `report` field is
 /// filled in here.
-#[tracing::instrument(skip_all, fields(reporter = %reporter.id), err(Debug))]
 pub async fn submit_report_via(
     state: &AppState,
     reporter: &UserRecord,
@@ -76,8 +76,36 @@ pub async fn submit_report_via(
     uploads: Vec<Bytes>,
     open311: Option<Open311SubmissionRecord>,
 ) -> ApiResult<Submitted> {
-    let form: SubmitReport = crate::http::extract::parse_json("the report", raw_json)?;
     let payload_sha256 = payload_hash(raw_json, &uploads);
+    store_submission(state, reporter, raw_json, uploads, payload_sha256, open311, SyncEffects::default()).await
+}
+
+/// [`submit_report`] for a `report.create` mutation pushed from a phone: its photos are promised
+/// (`sync.expected_photos`), not attached, and its `applied_mutations` row is stored in the same
+/// transaction as the report. The report's payload hash is the mutation's, so a retry is
+/// recognised by it. A mutation id already stored surfaces as `Conflict { field: "mutation_id" }`
+/// (as an [`ApiError::Invalid`] on `mutation_id`).
+pub async fn submit_pushed_report(
+    state: &AppState,
+    reporter: &UserRecord,
+    raw_json: &[u8],
+    payload_sha256: String,
+    sync: SyncEffects,
+) -> ApiResult<Submitted> {
+    store_submission(state, reporter, raw_json, Vec::new(), payload_sha256, None, sync).await
+}
+
+#[tracing::instrument(skip_all, fields(reporter = %reporter.id), err(Debug))]
+async fn store_submission(
+    state: &AppState,
+    reporter: &UserRecord,
+    raw_json: &[u8],
+    uploads: Vec<Bytes>,
+    payload_sha256: String,
+    open311: Option<Open311SubmissionRecord>,
+    mut sync: SyncEffects,
+) -> ApiResult<Submitted> {
+    let form: SubmitReport = crate::http::extract::parse_json("the report", raw_json)?;
     let reference = state.reference();
     let mut errors = Vec::new();
     let mut problem = |field: &str, code: &'static str, message: String| {
@@ -207,7 +235,10 @@ pub async fn submit_report_via(
         },
     ];
     let open311 = open311.map(|companion| Open311SubmissionRecord { report: id, ..companion });
-    let new = NewReport { report, photos, events, open311 };
+    if let Some(m) = &mut sync.mutation {
+        m.outcome = StoredOutcome::Applied(crate::sync::push::report_result(id, routed));
+    }
+    let new = NewReport { report, photos, events, open311, sync };
     match state.storage.insert_report(&new).await {
         Ok(report) => Ok(Submitted { report, stored: Some((new.photos, new.events)), replayed: false }),
         // Two copies of one submission raced; the other one won.

@@ -3,7 +3,7 @@
 //! hid it, internal notes and the crew).
 
 use crate::state::{AppState, Reference};
-use crate::storage::{EventRecord, PhotoRecord, ReportRecord, UserRecord};
+use crate::storage::{EventRecord, ExpectedPhotoRecord, PhotoKind, PhotoRecord, ReportRecord, UserRecord};
 use serde_json::{Value, json};
 use smartmap_shared::i18n::Localized;
 
@@ -82,6 +82,15 @@ pub fn public_detail(r: &ReportRecord, photos: &[PhotoRecord], events: &[EventRe
     v["proof_photos"] = proof.into_iter().map(photo_urls).collect();
     v["timeline"] =
         events.iter().filter(|e| !matches!(e.action.as_str(), "hide" | "unhide")).map(public_event).collect();
+    v
+}
+
+/// Adds what a phone promised and has not uploaded yet: `photos_pending` ("photos pending") and
+/// `proof_pending` ("closed, proof pending"), each the number of photos awaited.
+pub fn with_pending(mut v: Value, expected: &[ExpectedPhotoRecord]) -> Value {
+    let awaited = |kind| expected.iter().filter(|e| e.kind == kind && e.photo_sha256.is_none()).count();
+    v["photos_pending"] = json!(awaited(PhotoKind::Report));
+    v["proof_pending"] = json!(awaited(PhotoKind::Proof));
     v
 }
 

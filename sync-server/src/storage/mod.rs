@@ -7,8 +7,10 @@
 
 mod device_tokens;
 mod postgres;
+mod postgres_sync;
 mod sqlite;
 mod sqlite_ingest;
+mod sqlite_sync;
 
 pub use device_tokens::{DeviceTokenStorage, NewTokens, Refusal, Rotation};
 pub use postgres::PgStorage;
@@ -53,6 +55,9 @@ pub enum StorageError {
     /// Migrations failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// This backend does not do that (e.g. a file backup of PostgreSQL).
+    #[error("not supported by this storage backend: {0}")]
+    Unsupported(&'static str),
 }
 
 /// Storage result.
@@ -126,7 +131,8 @@ impl PhotoKind {
         }
     }
 
-    fn parse(s: &str) -> Result<PhotoKind> {
+    /// Parses a stored (or wire) name.
+    pub fn parse(s: &str) -> Result<PhotoKind> {
         match s {
             "report" => Ok(PhotoKind::Report),
             "proof" => Ok(PhotoKind::Proof),
@@ -236,6 +242,8 @@ pub struct NewReport {
     /// When the report came through Open311: the app's token and the submitter's private contact
     /// details, stored in the same transaction so an answered request always has its token.
     pub open311: Option<Open311SubmissionRecord>,
+    /// When the report came from a phone's outbox: the mutation and the photos it promised.
+    pub sync: SyncEffects,
 }
 
 /// A change to a report: the new row, the timeline entry that explains it, proof photos and
@@ -250,6 +258,107 @@ pub struct ReportChange {
     pub photos: Vec<PhotoRecord>,
     /// Notifications to queue with the change.
     pub notifications: Vec<Notification>,
+    /// When the change came from a phone's outbox: the mutation and the photos it promised.
+    pub sync: SyncEffects,
+}
+
+/// What a change pushed from a phone stores besides the report itself, in the same transaction:
+/// the `applied_mutations` row (so the mutation is applied at most once) and the photos it
+/// promised. Empty for changes made through the web API.
+#[derive(Debug, Clone, Default)]
+pub struct SyncEffects {
+    /// The mutation; `Conflict { field: "mutation_id" }` if its id is already stored.
+    pub mutation: Option<AppliedMutationRecord>,
+    /// Photos promised by the mutation, awaited by upload.
+    pub expected_photos: Vec<ExpectedPhotoRecord>,
+}
+
+/// A mutation as stored: applied (with its result) or rejected (with the reason), so a resend
+/// is answered the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppliedMutationRecord {
+    /// The phone-minted id.
+    pub mutation_id: uuid::Uuid,
+    /// Who pushed it.
+    pub user: UserId,
+    /// The installation that captured it.
+    pub device_id: uuid::Uuid,
+    /// Capture order on that device.
+    pub device_seq: i64,
+    /// The kind's wire name.
+    pub kind: String,
+    /// The payload hash it was pushed with.
+    pub payload_sha256: String,
+    /// What became of it.
+    pub outcome: StoredOutcome,
+    /// When it was received.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The stored outcome of a mutation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredOutcome {
+    /// Applied; what it produced.
+    Applied(serde_json::Value),
+    /// Refused for good.
+    Rejected(smartmap_shared::sync::Rejection),
+}
+
+/// A photo a mutation promised. `photo_sha256` is the processed photo once it has arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedPhotoRecord {
+    /// Report or proof.
+    pub kind: PhotoKind,
+    /// The sha256 of the file the phone uploads.
+    pub upload_sha256: String,
+    /// Order among the mutation's photos.
+    pub position: i64,
+    /// The file's size in bytes.
+    pub size: i64,
+    /// Where it was taken (latitude, longitude), if said.
+    pub taken_at: Option<(f64, f64)>,
+    /// The processed photo's sha256, once arrived.
+    pub photo_sha256: Option<String>,
+}
+
+/// A completed upload nobody had promised yet, kept until its mutation lands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagedPhotoRecord {
+    /// The report it says it belongs to.
+    pub report: ReportId,
+    /// The sha256 of the uploaded file.
+    pub upload_sha256: String,
+    /// Who uploaded it.
+    pub uploader: UserId,
+    /// The processed photo (its blob is stored).
+    pub photo: PhotoRecord,
+}
+
+/// What [`Storage::attach_expected_photo`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachOutcome {
+    /// Attached; this many promised photos of the report are still awaited.
+    Attached {
+        /// Promised photos (any kind) not arrived yet.
+        still_pending: usize,
+    },
+    /// That promised photo had arrived before: nothing changed.
+    AlreadyAttached,
+    /// No mutation promised a photo with that sha256 and kind for the report.
+    NotExpected,
+}
+
+/// One row of the change feed, for one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRow {
+    /// Position in the feed.
+    pub seq: i64,
+    /// The entity kind's wire name (`report`, `category`, …).
+    pub entity: String,
+    /// Which one: a report's UUID, a slug, or `table`.
+    pub entity_id: String,
+    /// The user lost it (or it is gone).
+    pub deleted: bool,
 }
 
 /// A message waiting in the outbox for the mailer.
@@ -431,6 +540,49 @@ pub trait Storage: DeviceTokenStorage + Send + Sync + 'static {
     async fn upsert_sla_override(&self, rule: &SlaRule) -> Result<()>;
     /// Removes the override of a category and body; `false` if there was none.
     async fn delete_sla_override(&self, category: &CategoryId, body: &BodyId) -> Result<bool>;
+
+    // ---- Sync (issue #3) ------------------------------------------------------------------
+    /// The database's epoch (its history's name, part of every cursor).
+    async fn sync_epoch(&self) -> Result<String>;
+    /// Replaces the epoch (after a restore): every cursor of the old history becomes invalid.
+    async fn replace_sync_epoch(&self, epoch: &str) -> Result<()>;
+    /// The highest change-feed seq issued so far (0: none).
+    async fn change_head(&self) -> Result<i64>;
+    /// Up to `limit` feed rows after `after` that concern `user` (theirs or everyone's), by seq.
+    async fn changes_after(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<ChangeRow>>;
+    /// A stored mutation by id.
+    async fn applied_mutation(&self, id: uuid::Uuid) -> Result<Option<AppliedMutationRecord>>;
+    /// Stores a mutation on its own (a rejection); `Conflict { field: "mutation_id" }` if stored.
+    async fn record_mutation(&self, mutation: &AppliedMutationRecord) -> Result<()>;
+    /// Follows (`true`) or stops following a report, with its mutation, in one transaction.
+    /// Idempotent; `Conflict { field: "mutation_id" }` if the mutation is already stored.
+    async fn set_follow(
+        &self,
+        user: UserId,
+        report: ReportId,
+        follow: bool,
+        mutation: &AppliedMutationRecord,
+    ) -> Result<()>;
+    /// The reports a user follows.
+    async fn followed_reports(&self, user: UserId) -> Result<Vec<ReportId>>;
+    /// The promised photos of several reports, each report's in kind and position order.
+    async fn expected_photos_of_reports(&self, ids: &[ReportId]) -> Result<Vec<(ReportId, ExpectedPhotoRecord)>>;
+    /// Attaches an arrived photo to the report's promised photo of the same kind and upload
+    /// sha256, in one transaction with the report's version bump (so it reaches the feed).
+    async fn attach_expected_photo(
+        &self,
+        report: ReportId,
+        upload_sha256: &str,
+        photo: &PhotoRecord,
+    ) -> Result<AttachOutcome>;
+    /// Keeps a photo nobody promised yet; `false` if that upload was already staged.
+    async fn stage_photo(&self, staged: &StagedPhotoRecord) -> Result<bool>;
+    /// Attaches every staged photo of `report` and `kind` uploaded by `uploader` that the report
+    /// now expects, in one transaction (with a version bump if any); returns how many.
+    async fn claim_staged_photos(&self, report: ReportId, kind: PhotoKind, uploader: UserId) -> Result<usize>;
+    /// Writes a consistent copy of the database to `file` (SQLite: `VACUUM INTO`). PostgreSQL
+    /// is backed up with its own tools (`pg_dump`).
+    async fn backup_into(&self, file: &std::path::Path) -> Result<()>;
 }
 
 /// Opens the storage named by `url`: `sqlite://…` or `postgres://…`.

@@ -617,6 +617,7 @@ impl Storage for PgStorage {
         if let Some(submission) = &new.open311 {
             insert_open311_submission(&mut *tx, submission).await?;
         }
+        super::postgres_sync::insert_sync_effects(&mut tx, r.id, &new.sync).await?;
         tx.commit().await?;
         Ok(ReportRecord { number, version: 1, ..r.clone() })
     }
@@ -690,6 +691,7 @@ impl Storage for PgStorage {
         insert_event(&mut tx, r.id, &change.event).await?;
         insert_photos(&mut tx, r.id, &change.photos).await?;
         insert_notifications(&mut tx, &change.notifications).await?;
+        super::postgres_sync::insert_sync_effects(&mut tx, r.id, &change.sync).await?;
         tx.commit().await?;
         Ok(ReportRecord { version: r.version + 1, ..r.clone() })
     }
@@ -990,6 +992,71 @@ impl Storage for PgStorage {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn sync_epoch(&self) -> Result<String> {
+        self.sync_epoch_sql().await
+    }
+
+    async fn replace_sync_epoch(&self, epoch: &str) -> Result<()> {
+        self.replace_sync_epoch_sql(epoch).await
+    }
+
+    async fn change_head(&self) -> Result<i64> {
+        self.change_head_sql().await
+    }
+
+    async fn changes_after(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<ChangeRow>> {
+        self.changes_after_sql(user, after, limit).await
+    }
+
+    async fn applied_mutation(&self, id: Uuid) -> Result<Option<AppliedMutationRecord>> {
+        self.applied_mutation_sql(id).await
+    }
+
+    async fn record_mutation(&self, mutation: &AppliedMutationRecord) -> Result<()> {
+        self.record_mutation_sql(mutation).await
+    }
+
+    async fn set_follow(
+        &self,
+        user: UserId,
+        report: ReportId,
+        follow: bool,
+        mutation: &AppliedMutationRecord,
+    ) -> Result<()> {
+        self.set_follow_sql(user, report, follow, mutation).await
+    }
+
+    async fn followed_reports(&self, user: UserId) -> Result<Vec<ReportId>> {
+        self.followed_reports_sql(user).await
+    }
+
+    async fn expected_photos_of_reports(&self, ids: &[ReportId]) -> Result<Vec<(ReportId, ExpectedPhotoRecord)>> {
+        self.expected_photos_sql(ids).await
+    }
+
+    async fn attach_expected_photo(
+        &self,
+        report: ReportId,
+        upload_sha256: &str,
+        photo: &PhotoRecord,
+    ) -> Result<AttachOutcome> {
+        self.attach_expected_photo_sql(report, upload_sha256, photo).await
+    }
+
+    async fn stage_photo(&self, staged: &StagedPhotoRecord) -> Result<bool> {
+        self.stage_photo_sql(staged).await
+    }
+
+    async fn claim_staged_photos(&self, report: ReportId, kind: PhotoKind, uploader: UserId) -> Result<usize> {
+        self.claim_staged_photos_sql(report, kind, uploader).await
+    }
+
+    async fn backup_into(&self, _file: &std::path::Path) -> Result<()> {
+        Err(StorageError::Unsupported(
+            "back PostgreSQL up with pg_dump, restore with pg_restore, then `smartmap new-epoch`",
+        ))
     }
 }
 

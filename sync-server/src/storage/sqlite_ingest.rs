@@ -8,6 +8,7 @@
 //! serves many reports, and a report that fails (a duplicate id) takes nothing else down with it.
 
 use super::sqlite::{INSERT_EVENT_SQL, INSERT_OPEN311_SQL, INSERT_PHOTO_SQL, INSERT_REPORT_SQL, ms};
+use super::sqlite_sync::{INSERT_EXPECTED_SQL, INSERT_MUTATION_SQL, outcome_columns};
 use super::{NewReport, ReportRecord, Result, StorageError};
 use rusqlite::{Connection, ErrorCode, params};
 use smartmap_shared::report::ReportStatus;
@@ -162,7 +163,50 @@ fn insert_rows(conn: &Connection, new: &NewReport) -> Result<i64> {
             })
             .map_err(batch_error)?;
     }
+    if let Some(m) = &new.sync.mutation {
+        let (outcome, result, rejection) = outcome_columns(&m.outcome);
+        conn.prepare_cached(INSERT_MUTATION_SQL)
+            .and_then(|mut st| {
+                st.execute(params![
+                    m.mutation_id.as_bytes().as_slice(),
+                    m.user.0.as_bytes().as_slice(),
+                    m.device_id.as_bytes().as_slice(),
+                    m.device_seq,
+                    m.kind,
+                    m.payload_sha256,
+                    outcome,
+                    result,
+                    rejection,
+                    ms(m.created_at)
+                ])
+            })
+            .map_err(|e| unique_or_batch(e, "mutation_id"))?;
+    }
+    let mut expected = conn.prepare_cached(INSERT_EXPECTED_SQL).map_err(batch_error)?;
+    for e in &new.sync.expected_photos {
+        expected
+            .execute(params![
+                id,
+                e.kind.as_str(),
+                e.upload_sha256,
+                e.position,
+                e.size,
+                e.taken_at.map(|t| t.0),
+                e.taken_at.map(|t| t.1)
+            ])
+            .map_err(|e| unique_or_batch(e, "expected_photos"))?;
+    }
     Ok(number)
+}
+
+/// A unique violation as `Conflict { field }`, anything else as a batch error.
+fn unique_or_batch(e: rusqlite::Error, field: &'static str) -> StorageError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation && is_unique(f) => {
+            StorageError::Conflict { field }
+        }
+        _ => batch_error(e),
+    }
 }
 
 /// SQLITE_CONSTRAINT_UNIQUE or SQLITE_CONSTRAINT_PRIMARYKEY.
