@@ -9,6 +9,8 @@
 //!   counts rows behind the API's back.
 //! - [`reply`]: answers read whole, with problem+json assertions.
 //! - [`photos`]: JPEGs, an oversized photo and decompression bombs, made in memory.
+//! - [`server`]: a server the sync fault matrix can kill, restart, back up and restore, behind
+//!   the proxy.
 //! - [`proxy`]: a fault-injecting TCP proxy (network loss, cut uploads, lost answers, corrupted
 //!   bytes) between sync clients and the server, counting bytes on the wire.
 //!
@@ -23,6 +25,7 @@ pub mod backend;
 pub mod photos;
 pub mod proxy;
 pub mod reply;
+pub mod server;
 pub mod tus;
 
 pub use backend::{Backend, Probe};

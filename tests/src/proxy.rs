@@ -43,8 +43,8 @@ struct Faults {
     cut_up_after: Option<u64>,
     /// Flip the request byte at this position (counted from arming).
     corrupt_up_at: Option<u64>,
-    /// Swallow the next response bytes and close their connection.
-    drop_next_response: bool,
+    /// Swallow this many next responses, closing their connections.
+    drop_responses: u32,
     /// Close the connection once this many bytes of the next upload PATCH's body have passed.
     cut_upload_after: Option<u64>,
     /// Flip this byte of the next upload PATCH's body.
@@ -149,16 +149,22 @@ impl FaultProxy {
     /// Lets the next request reach the server whole, but swallows its answer and closes the
     /// connection: the client cannot know whether the server acted.
     pub fn drop_next_response(&self) {
-        self.shared.faults.lock().expect("proxy lock").drop_next_response = true;
+        self.drop_responses(1);
     }
 
-    /// Cuts the connection once `n` bytes of the next resumable-upload chunk (a `PATCH` to
-    /// `/api/uploads/…`) have been forwarded: an upload interrupted part-way.
+    /// [`FaultProxy::drop_next_response`] for the next `n` answers.
+    pub fn drop_responses(&self, n: u32) {
+        self.shared.faults.lock().expect("proxy lock").drop_responses = n;
+    }
+
+    /// Cuts the connection once `n` more bytes of resumable-upload chunks (bodies of `PATCH
+    /// /api/uploads/…`, counted across chunks) have been forwarded: an upload interrupted
+    /// part-way.
     pub fn cut_upload_after(&self, n: u64) {
         self.shared.faults.lock().expect("proxy lock").cut_upload_after = Some(n);
     }
 
-    /// Flips byte `n` of the next resumable-upload chunk's body.
+    /// Flips the upload byte `n` bytes from now (counted over upload chunk bodies only).
     pub fn corrupt_upload_byte(&self, n: u64) {
         self.shared.faults.lock().expect("proxy lock").corrupt_upload_at = Some(n);
     }
@@ -257,23 +263,27 @@ impl Shared {
                     continue;
                 }
                 let len = (segment.end - segment.start) as u64;
-                if let Some(at) = faults.corrupt_upload_at
-                    && at >= segment.body_offset
-                    && at < segment.body_offset + len
-                {
-                    bytes[segment.start + (at - segment.body_offset) as usize] ^= 0xff;
-                    faults.corrupt_upload_at = None;
-                    faults.fired += 1;
+                // Upload faults count body bytes of every upload chunk from the moment they were
+                // armed, so "30 % into the file" works across several PATCHes.
+                if let Some(at) = faults.corrupt_upload_at {
+                    if at < len {
+                        bytes[segment.start + at as usize] ^= 0xff;
+                        faults.corrupt_upload_at = None;
+                        faults.fired += 1;
+                    } else {
+                        faults.corrupt_upload_at = Some(at - len);
+                    }
                 }
                 let mut forwarded = len;
-                if let Some(at) = faults.cut_upload_after
-                    && at < segment.body_offset + len
-                {
-                    let keep = at.saturating_sub(segment.body_offset);
-                    cut_at = Some(segment.start + keep as usize);
-                    forwarded = keep;
-                    faults.cut_upload_after = None;
-                    faults.fired += 1;
+                if let Some(at) = faults.cut_upload_after {
+                    if at < len {
+                        cut_at = Some(segment.start + at as usize);
+                        forwarded = at;
+                        faults.cut_upload_after = None;
+                        faults.fired += 1;
+                    } else {
+                        faults.cut_upload_after = Some(at - len);
+                    }
                 }
                 self.upload_body_bytes.fetch_add(forwarded, Ordering::SeqCst);
                 if cut_at.is_some() {
@@ -315,8 +325,8 @@ impl Shared {
                 Verdict::Forward(bytes)
             }
             Dir::Down => {
-                if faults.drop_next_response {
-                    faults.drop_next_response = false;
+                if faults.drop_responses > 0 {
+                    faults.drop_responses -= 1;
                     faults.fired += 1;
                     return Verdict::ForwardThenClose(Vec::new());
                 }
@@ -472,7 +482,8 @@ mod tests {
     #[test]
     fn finds_upload_bodies_across_chunks() {
         let mut t = RequestTracker::default();
-        let a = b"GET /api/x HTTP/1.1\r\nhost: h\r\n\r\nPATCH /api/uploads/1 HTTP/1.1\r\ncontent-length: 10\r\n\r\n0123";
+        let a =
+            b"GET /api/x HTTP/1.1\r\nhost: h\r\n\r\nPATCH /api/uploads/1 HTTP/1.1\r\ncontent-length: 10\r\n\r\n0123";
         let segs = t.feed(a);
         assert_eq!(segs.len(), 1);
         assert!(segs[0].upload_body);

@@ -122,6 +122,27 @@ impl Store {
         Ok(())
     }
 
+    /// Makes `installation` this database's device id, when it is not already. The app keeps its
+    /// installation id outside this database (in storage the OS never backs up), so a database
+    /// restored from a backup onto a reinstalled app is recognised: it takes the new id, and the
+    /// tokens bound to the old one are forgotten (the user signs in again). Queued mutations keep
+    /// their ids, so whatever the old installation already delivered is answered `duplicate`.
+    /// Returns whether the id changed.
+    pub fn adopt_installation(&mut self, installation: Uuid) -> Result<bool> {
+        if self.device_id()? == installation {
+            return Ok(false);
+        }
+        let id = installation.to_string();
+        self.set_meta_many(&[
+            (meta::DEVICE_ID, Some(id.as_str())),
+            (meta::ACCESS_TOKEN, None),
+            (meta::ACCESS_EXPIRES_AT, None),
+            (meta::REFRESH_TOKEN, None),
+            (meta::REFRESH_EXPIRES_AT, None),
+        ])?;
+        Ok(true)
+    }
+
     /// This installation's id (minted once, on the first open).
     pub fn device_id(&self) -> Result<Uuid> {
         let text = self.meta(meta::DEVICE_ID)?.ok_or_else(|| Error::Corrupt("no device id".into()))?;

@@ -51,6 +51,30 @@ fn header_u64(response: &Response, name: &str) -> Option<u64> {
     response.headers().get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
+/// Sending with one immediate retry when the connection failed before any answer: a phone that
+/// changed networks finds its pooled connections dead, and the first request on one fails at
+/// once. Every request of the protocol is safe to repeat (mutation ids, upload offsets, the
+/// refresh grace, GETs), so the retry never does anything twice.
+trait SendRetrying {
+    async fn send_retrying(self) -> reqwest::Result<Response>;
+}
+
+impl SendRetrying for reqwest::RequestBuilder {
+    async fn send_retrying(self) -> reqwest::Result<Response> {
+        let again = self.try_clone();
+        match self.send().await {
+            Err(e) if !e.is_timeout() && (e.is_connect() || e.is_request()) => match again {
+                Some(again) => {
+                    tracing::debug!(error = %e, "the connection failed before an answer; trying once more");
+                    again.send().await
+                }
+                None => Err(e),
+            },
+            other => other,
+        }
+    }
+}
+
 impl Api {
     /// A client for `base` (e.g. `https://smartmap.tbilisi.gov.ge`) with the given timeouts.
     pub fn new(base: &str, request_timeout: Duration, connect_timeout: Duration) -> Result<Api> {
@@ -82,7 +106,7 @@ impl Api {
 
     /// `POST /api/auth/login` with a device id. 401 → [`Error::InvalidCredentials`].
     pub async fn login(&self, body: &DeviceLogin) -> Result<TokenPair> {
-        let response = self.http.post(self.url("/api/auth/login")).json(body).send().await?;
+        let response = self.http.post(self.url("/api/auth/login")).json(body).send_retrying().await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             return Err(Error::InvalidCredentials);
         }
@@ -91,14 +115,14 @@ impl Api {
 
     /// `POST /api/auth/logout`.
     pub async fn logout(&self, token: &str) -> Result<()> {
-        let response = self.http.post(self.url("/api/auth/logout")).bearer_auth(token).send().await?;
+        let response = self.http.post(self.url("/api/auth/logout")).bearer_auth(token).send_retrying().await?;
         if response.status().is_success() { Ok(()) } else { Err(server_error(response).await) }
     }
 
     /// `POST /api/auth/refresh`. A refused refresh token is `Error::Server` with status 401 (or
     /// 400/403): the caller turns it into "sign in again".
     pub async fn refresh(&self, body: &RefreshRequest) -> Result<TokenPair> {
-        let response = self.http.post(self.url("/api/auth/refresh")).json(body).send().await?;
+        let response = self.http.post(self.url("/api/auth/refresh")).json(body).send_retrying().await?;
         json_or_error(response).await
     }
 
@@ -110,7 +134,7 @@ impl Api {
             .bearer_auth(token)
             .header("Smartmap-Sync", PROTOCOL_VERSION.to_string())
             .json(body)
-            .send()
+            .send_retrying()
             .await?;
         json_or_error(response).await
     }
@@ -123,7 +147,7 @@ impl Api {
             .get(self.url(&format!("/api/sync/pull?cursor={cursor}&limit={limit}")))
             .bearer_auth(token)
             .header("Smartmap-Sync", PROTOCOL_VERSION.to_string())
-            .send()
+            .send_retrying()
             .await?;
         json_or_error(response).await
     }
@@ -135,7 +159,7 @@ impl Api {
             .get(self.url("/api/sync/snapshot"))
             .bearer_auth(token)
             .header("Smartmap-Sync", PROTOCOL_VERSION.to_string())
-            .send()
+            .send_retrying()
             .await?;
         json_or_error(response).await
     }
@@ -165,7 +189,7 @@ impl Api {
             .header("Tus-Resumable", tus::VERSION)
             .header("Upload-Length", size.to_string())
             .header("Upload-Metadata", metadata)
-            .send()
+            .send_retrying()
             .await?;
         if response.status() != StatusCode::CREATED {
             return Err(server_error(response).await);
@@ -180,7 +204,8 @@ impl Api {
 
     /// tus offset: `HEAD <upload>`.
     pub async fn upload_offset(&self, token: &str, url: &str) -> Result<UploadAnswer> {
-        let response = self.http.head(url).bearer_auth(token).header("Tus-Resumable", tus::VERSION).send().await?;
+        let response =
+            self.http.head(url).bearer_auth(token).header("Tus-Resumable", tus::VERSION).send_retrying().await?;
         match response.status() {
             s if s.is_success() => header_u64(&response, "Upload-Offset")
                 .map(UploadAnswer::Offset)
@@ -202,7 +227,7 @@ impl Api {
             .header("Upload-Checksum", checksum)
             .header("Content-Type", tus::OFFSET_CONTENT_TYPE)
             .body(chunk.to_vec())
-            .send()
+            .send_retrying()
             .await?;
         match response.status() {
             s if s.is_success() => header_u64(&response, "Upload-Offset")

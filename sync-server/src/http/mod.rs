@@ -9,8 +9,8 @@ pub mod openapi;
 pub mod reference;
 pub mod reports;
 pub mod staff;
-pub mod uploads;
 pub mod sync;
+pub mod uploads;
 
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -374,7 +374,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn upsert_districts(&self, districts: &[District]) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for d in districts {
             sqlx::query(
                 "INSERT INTO districts (id, name_ka, name_en, geometry) VALUES (?, ?, ?, ?) \
@@ -409,7 +409,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn replace_routing_rules(&self, rules: &[RoutingRule]) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("DELETE FROM routing_rules").execute(&mut *tx).await?;
         for rule in rules {
             sqlx::query("INSERT INTO routing_rules (category_id, district_id, body_id) VALUES (?, ?, ?)")
@@ -569,7 +569,7 @@ impl Storage for SqliteStorage {
 
     async fn apply_change(&self, change: &ReportChange) -> Result<ReportRecord> {
         let r = &change.report;
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let updated = sqlx::query(
             "UPDATE reports SET body_id = ?, status = ?, crew_id = ?, duplicate_of = ?, routed_at = ?, deadline = ?, \
              closed_at = ?, overdue_at = ?, updated_at = ?, hidden = ?, version = version + 1 \
@@ -688,7 +688,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn create_open311_key(&self, key: &Open311KeyRecord, u: &UserRecord) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         insert_user(&mut *tx, u).await?;
         sqlx::query(
             "INSERT INTO open311_api_keys (id, key_sha256, app_name, contact_email, account_id, created_at) \

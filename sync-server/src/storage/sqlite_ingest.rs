@@ -58,7 +58,9 @@ fn run(mut conn: Connection, mut queue: mpsc::Receiver<PendingInsert>, max_batch
 /// report of the batch gets the error and none is stored.
 fn insert_batch(conn: &mut Connection, batch: &[PendingInsert]) -> Vec<Result<ReportRecord>> {
     let all_failed = |e: rusqlite::Error| batch.iter().map(|_| Err(batch_error(e.to_string()))).collect();
-    let mut tx = match conn.transaction() {
+    // IMMEDIATE: take the write lock up front, so a read inside the batch never has to upgrade a
+    // snapshot another writer (the sqlx writer) has moved past (SQLITE_BUSY_SNAPSHOT).
+    let mut tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => return all_failed(e),
     };

@@ -207,7 +207,7 @@ impl SqliteStorage {
         follow: bool,
         m: &AppliedMutationRecord,
     ) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         insert_mutation(&mut *tx, m).await?;
         if follow {
             sqlx::query("INSERT INTO follows (user_id, report_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
@@ -270,7 +270,7 @@ impl SqliteStorage {
         upload_sha256: &str,
         photo: &PhotoRecord,
     ) -> Result<AttachOutcome> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let arrived: Option<Option<String>> = sqlx::query_scalar(
             "SELECT photo_sha256 FROM expected_photos WHERE report_id = ? AND kind = ? AND upload_sha256 = ?",
         )
@@ -315,7 +315,7 @@ impl SqliteStorage {
         kind: PhotoKind,
         uploader: UserId,
     ) -> Result<usize> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let rows = sqlx::query(
             "SELECT s.* FROM staged_photos s JOIN expected_photos e ON e.report_id = s.report_id \
              AND e.kind = s.kind AND e.upload_sha256 = s.upload_sha256 AND e.photo_sha256 IS NULL \

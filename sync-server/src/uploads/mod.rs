@@ -211,6 +211,7 @@ pub async fn create(
         && upload.completed_at.is_some()
         && upload.expires_at > now
         && upload.length == length
+        && photo_is_attached(state, &upload).await?
     {
         return Ok(UploadStatus { offset: upload.length, upload });
     }
@@ -246,7 +247,25 @@ pub async fn status(state: &AppState, owner: &UserRecord, id: &str) -> ApiResult
         return Err(ApiError::Gone("upload"));
     }
     let offset = offset_of(&dir, &upload).await?;
+    if offset == upload.length && upload.completed_at.is_none() {
+        // Every byte arrived but the server stopped before the photo was attached (a crash, a
+        // restart): finish now, so "complete" is never reported for a photo that is not there.
+        let _lock = lock(part_path(&dir, id)).await;
+        if let Some(fresh) = read_sidecar(&dir, id).await?
+            && fresh.completed_at.is_none()
+        {
+            return complete(state, owner, fresh).await;
+        }
+    }
     Ok(UploadStatus { upload, offset })
+}
+
+/// Whether the photo a completed upload delivered is attached to its report in the database
+/// (a database restored from an older backup may have lost it while the upload folder kept its
+/// completion marker).
+async fn photo_is_attached(state: &AppState, upload: &Upload) -> ApiResult<bool> {
+    let expected = state.storage.expected_photos_of_reports(&[upload.report]).await?;
+    Ok(expected.iter().any(|(_, e)| e.upload_sha256 == upload.sha256 && e.photo_sha256.is_some()))
 }
 
 /// Appends a chunk at `offset` (which must be the stored offset: 409 otherwise). With a
