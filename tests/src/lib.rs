@@ -9,6 +9,7 @@
 //!   counts rows behind the API's back.
 //! - [`reply`]: answers read whole, with problem+json assertions.
 //! - [`photos`]: JPEGs, an oversized photo and decompression bombs, made in memory.
+//! - [`phone`]: phones (the real mobile core) for the sync tests, and server-side counts.
 //! - [`server`]: a server the sync fault matrix can kill, restart, back up and restore, behind
 //!   the proxy.
 //! - [`proxy`]: a fault-injecting TCP proxy (network loss, cut uploads, lost answers, corrupted
@@ -22,6 +23,7 @@
 //! [`TestApp::login`] where a scenario needs it.
 
 pub mod backend;
+pub mod phone;
 pub mod photos;
 pub mod proxy;
 pub mod reply;

@@ -5,15 +5,14 @@
 
 use chrono::Duration;
 use serde_json::json;
-use smartmap_mobile::{Client, Config, ReportDraft};
+use smartmap_mobile::{Client, ReportDraft};
 use smartmap_shared::geo::LatLon;
 use smartmap_shared::ids::ReportId;
-use smartmap_shared::role::Role;
+use smartmap_tests::phone::{Phone, Stored, config, copy_database, resident, server_report_ids, stored};
 use smartmap_tests::photos::jpeg;
 use smartmap_tests::server::SyncServer;
-use smartmap_tests::{Account, Backend, GLDANI, PASSWORD, Probe, scenarios};
+use smartmap_tests::{Backend, GLDANI, scenarios};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 scenarios!(
@@ -27,142 +26,6 @@ scenarios!(
     capture_works_with_an_expired_token_and_push_waits_for_login,
     a_hundred_phones_with_fifty_reports_each,
 );
-
-// ---- Phones -------------------------------------------------------------------------------
-
-/// A phone: the mobile core on its own database, talking to the server through the proxy, on
-/// the server's clock (so token expiry is test time).
-struct Phone {
-    client: Client,
-    db: PathBuf,
-    _dir: Arc<tempfile::TempDir>,
-}
-
-/// The mobile core's clock, reading the server's manual clock.
-#[derive(Debug)]
-struct TestClock(Arc<smartmap_server::clock::ManualClock>);
-
-impl smartmap_mobile::Clock for TestClock {
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        smartmap_server::clock::Clock::now(self.0.as_ref())
-    }
-}
-
-fn config(server: &SyncServer) -> Config {
-    let mut config = Config::new(server.url());
-    config.clock = Arc::new(TestClock(server.clock.clone()));
-    config.request_timeout = std::time::Duration::from_secs(30);
-    config.connect_timeout = std::time::Duration::from_secs(5);
-    config
-}
-
-impl Phone {
-    /// A fresh installation.
-    async fn new(server: &SyncServer) -> Phone {
-        Phone::with_config(server, config(server)).await
-    }
-
-    async fn with_config(server: &SyncServer, config: Config) -> Phone {
-        let dir = Arc::new(tempfile::tempdir().expect("a temporary directory"));
-        let db = dir.path().join("phone.db");
-        let client = Client::open_with(&db, config).await.expect("opening the phone's database");
-        Phone { client, db, _dir: dir }
-    }
-
-    /// The same installation after the app was killed and started again.
-    async fn restart(self, server: &SyncServer) -> Phone {
-        let Phone { client, db, _dir } = self;
-        drop(client);
-        let client = Client::open_with(&db, config(server)).await.expect("reopening the phone's database");
-        Phone { client, db, _dir }
-    }
-
-    async fn login(&self, account: &Account) {
-        self.client.login(&account.email, PASSWORD).await.expect("signing in");
-    }
-
-    /// Captures a report with `photos` photos in Gldani; returns its id.
-    async fn capture(&self, n: usize, photos: usize) -> ReportId {
-        self.capture_at(n, photos, (GLDANI.0 + (n % 100) as f64 * 1e-5, GLDANI.1)).await
-    }
-
-    /// Captures a report at `(lat, lon)`.
-    async fn capture_at(&self, n: usize, photos: usize, (lat, lon): (f64, f64)) -> ReportId {
-        let draft = ReportDraft {
-            category: "cleaning".into(),
-            location: LatLon::new(lat, lon).expect("a location"),
-            description: format!("ნაგავი #{n}"),
-            address: None,
-            hide_name: false,
-            photos: (0..photos).map(|i| jpeg(96, 64, (n * 7 + i) as u8)).collect(),
-        };
-        self.client.create_report(draft).await.expect("capturing a report").report_id
-    }
-
-    /// Syncs until nothing is left to send (a few rounds: uploads follow pushes).
-    async fn sync(&self) {
-        // `sync_now`: what the app's "sync now" does — retry at once, whatever backoff is held.
-        self.client.sync_now().await.expect("a sync");
-        let status = self.client.sync_status().await.expect("the sync status");
-        assert_eq!(status.pending_items, 0, "nothing may stay queued after a clean sync: {status:?}");
-    }
-
-    /// The ids of the phone's own reports that the server has confirmed.
-    async fn synced_report_ids(&self) -> BTreeSet<ReportId> {
-        let mine = self.client.my_reports().await.expect("my reports");
-        mine.iter().filter(|r| !r.pending && r.number.is_some()).map(|r| r.id).collect()
-    }
-}
-
-/// Copies a phone's SQLite database file by file, as an OS backup does: the main file and its
-/// write-ahead log.
-fn copy_database(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::copy(from, to).expect("copying the database");
-    let wal = |p: &std::path::Path| PathBuf::from(format!("{}-wal", p.display()));
-    if wal(from).exists() {
-        std::fs::copy(wal(from), wal(to)).expect("copying the write-ahead log");
-    }
-}
-
-// ---- The server's side ---------------------------------------------------------------------
-
-/// What the server stores, counted in its tables.
-#[derive(Debug, PartialEq, Eq)]
-struct Stored {
-    reports: i64,
-    photos: i64,
-    mutations: i64,
-}
-
-async fn stored(probe: &Probe) -> Stored {
-    Stored {
-        reports: probe.rows("reports").await,
-        photos: probe.rows("report_photos").await,
-        mutations: probe.rows("applied_mutations").await,
-    }
-}
-
-/// The ids of `account`'s reports as the server lists them.
-async fn server_report_ids(server: &SyncServer, account: &Account) -> BTreeSet<ReportId> {
-    let reply = reqwest::Client::new()
-        .get(format!("{}/api/me/reports", server.direct_url()))
-        .bearer_auth(&account.token)
-        .send()
-        .await
-        .expect("listing reports");
-    assert_eq!(reply.status(), 200);
-    let body: serde_json::Value = reply.json().await.expect("JSON");
-    body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|r| ReportId(r["id"].as_str().expect("an id").parse().expect("a UUID")))
-        .collect()
-}
-
-async fn resident(server: &SyncServer) -> Account {
-    server.make_user(Role::Resident, None, None).await
-}
 
 // ---- The matrix ----------------------------------------------------------------------------
 
@@ -238,7 +101,7 @@ async fn a_push_delivered_twice_is_applied_once_and_a_reused_id_is_refused(backe
 async fn small_chunk_phone(server: &SyncServer) -> Phone {
     let mut config = config(server);
     config.upload_chunk_size = 32 * 1024;
-    Phone::with_config(server, config).await
+    Phone::with_config(config).await
 }
 
 /// A report with one photo big enough to be cut several chunks in.
@@ -384,7 +247,7 @@ async fn a_reinstalled_app_and_a_second_device_of_the_same_user(backend: Backend
         ids.insert(phone.capture(n, 1).await);
     }
     // The OS backs up the app's database while three reports are still queued; then they sync.
-    let backup = phone._dir.path().join("backup.db");
+    let backup = phone.dir.path().join("backup.db");
     copy_database(&phone.db, &backup);
     phone.sync().await;
 
@@ -394,7 +257,7 @@ async fn a_reinstalled_app_and_a_second_device_of_the_same_user(backend: Backend
     copy_database(&backup, &db);
     let mut reinstalled_config = config(&server);
     reinstalled_config.installation_id = Some(uuid::Uuid::now_v7());
-    let reinstalled = Phone { client: Client::open_with(&db, reinstalled_config).await.unwrap(), db, _dir: dir };
+    let reinstalled = Phone { client: Client::open_with(&db, reinstalled_config).await.unwrap(), db, dir };
     assert_ne!(reinstalled.client.device_id().unwrap(), phone.client.device_id().unwrap());
     assert_eq!(reinstalled.client.sync_status().await.unwrap().pending_items, 3, "the restored queue");
     reinstalled.login(&alice).await;
