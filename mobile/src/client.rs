@@ -33,7 +33,7 @@ pub struct Config {
     /// Longest connecting may take.
     pub connect_timeout: Duration,
     /// Bytes per tus PATCH. Each chunk carries its own checksum, so a cut connection loses at most
-    /// the chunk in flight; 256 KiB (the default) keeps that small at ~0.2 % header overhead.
+    /// the chunk in flight; 64 KiB (the default) keeps that small for about 1 % of headers.
     pub upload_chunk_size: usize,
     /// How long acknowledged mutations and their photos are kept (to re-push after a server
     /// restore). Default 30 days.
@@ -66,7 +66,7 @@ impl Config {
             server_url: server_url.into(),
             request_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(15),
-            upload_chunk_size: 256 * 1024,
+            upload_chunk_size: 64 * 1024,
             retention: chrono::Duration::days(30),
             proof_geofence_m: DEFAULT_PROOF_GEOFENCE_M,
             photo_limits: PhotoLimits::default(),
@@ -164,7 +164,9 @@ impl Client {
     }
 
     /// Signs out: the session ends on the server (if reachable) and the tokens are forgotten.
-    /// Queued captures stay and are sent after the next sign-in.
+    /// Queued captures stay, bound to their account: they are sent when that account signs in
+    /// again, never under another one. The account is remembered as the last one, so what is
+    /// captured while signed out is its too.
     pub async fn logout(&self) -> Result<()> {
         let token = self.inner.store(|s| s.meta(meta::ACCESS_TOKEN))?;
         if let Some(token) = token
@@ -408,13 +410,23 @@ impl Client {
         })
     }
 
-    /// Every outbox entry, in capture order, with its state and any reason it was refused.
+    /// Every outbox entry, in capture order, with its state, any reason it was refused, and the
+    /// account it waits for when that is not the signed-in one.
     pub async fn outbox(&self) -> Result<Vec<OutboxItem>> {
         self.inner.store(|s| {
+            let signed_in = s.signed_in_account()?;
             s.outbox_rows()?
                 .into_iter()
                 .map(|row| {
                     let photos = s.photos_of_mutation(row.mutation.mutation_id)?;
+                    let waiting_for = match (&row.account, row.state) {
+                        (Some(owner), OutboxState::Pending)
+                            if signed_in.as_ref().is_none_or(|current| current.id != owner.id) =>
+                        {
+                            Some(owner.label().to_owned())
+                        }
+                        _ => None,
+                    };
                     Ok(OutboxItem {
                         mutation_id: row.mutation.mutation_id,
                         device_seq: row.mutation.device_seq,
@@ -428,6 +440,7 @@ impl Client {
                         rejection: row.rejection,
                         photos_total: photos.len(),
                         photos_uploaded: photos.iter().filter(|p| p.done).count(),
+                        waiting_for,
                     })
                 })
                 .collect()
@@ -451,6 +464,11 @@ impl Client {
                 signed_in,
                 last_error: s.meta(meta::LAST_ERROR)?,
                 reference_synced: reference.routing.is_some() && !reference.categories.is_empty(),
+                waiting_for_sign_in: s
+                    .waiting_for_accounts()?
+                    .into_iter()
+                    .map(|(account, items)| WaitingAccount { email: account.label().to_owned(), items })
+                    .collect(),
             })
         })
     }

@@ -48,6 +48,10 @@ pub enum Error {
     /// No valid session: the user must sign in again. Captures still work and stay queued.
     #[error("signed out: sign in again to send queued changes")]
     NeedsLogin,
+    /// Another account signed in (or the session changed hands) while the sync was sending what
+    /// belongs to the previous one: it was not sent, and stays queued for its account.
+    #[error("the signed-in account changed during the sync; queued changes stay with their account")]
+    AccountChanged,
     /// The e-mail or password was wrong.
     #[error("wrong e-mail or password")]
     InvalidCredentials,

@@ -241,12 +241,27 @@ pub struct OutboxItem {
     pub photos_total: usize,
     /// Of which uploaded.
     pub photos_uploaded: usize,
+    /// Queued under another account than the signed-in one (or, signed out, under the account
+    /// signed in last): the e-mail of the account it waits for. It is sent only once that
+    /// account signs in on this phone, never under someone else's. `None`: it goes with the next
+    /// sync of whoever is signed in (its own account, or nobody's yet: captured before anyone
+    /// signed in on this phone).
+    pub waiting_for: Option<String>,
+}
+
+/// Queued changes waiting for an account other than the signed-in one to sign in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingAccount {
+    /// The account's e-mail (its id if the phone never learnt the e-mail).
+    pub email: String,
+    /// How many queued changes wait for it.
+    pub items: i64,
 }
 
 /// The sync state for a status line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncStatus {
-    /// Mutations not yet answered.
+    /// Mutations not yet answered (including those in `waiting_for_sign_in`).
     pub pending_items: i64,
     /// Bytes still to send (payloads and photos).
     pub pending_bytes: i64,
@@ -260,6 +275,9 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     /// Reference data has arrived (previews work).
     pub reference_synced: bool,
+    /// Queued changes of other accounts than the signed-in one ("2 waiting for nino@… to sign
+    /// in"), in the order they were captured; they are not sent until that account signs in.
+    pub waiting_for_sign_in: Vec<WaitingAccount>,
 }
 
 /// What the sync engine is doing.

@@ -227,3 +227,93 @@ async fn an_interrupted_upload_resumes_from_the_servers_offset() {
     }
     assert_eq!(sent as usize, bytes.len() - 2 * chunk, "only the unacknowledged tail was sent");
 }
+
+/// A browser session for `email`, to look at the server as that account.
+async fn session(server: &Server, email: &str) -> String {
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/api/auth/login", server.address))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["token"].as_str().expect("a session token").to_owned()
+}
+
+/// The ids of `GET /api/me/reports` for `email`.
+async fn reports_of(server: &Server, email: &str) -> Vec<String> {
+    let token = session(server, email).await;
+    let mine: Value = reqwest::Client::new()
+        .get(format!("{}/api/me/reports", server.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut ids: Vec<String> =
+        mine["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn a_queue_stays_with_the_account_it_was_captured_under_when_another_signs_in() {
+    let server = spawn_server().await;
+    let nino = register(&server, "nino").await;
+    let giorgi = register(&server, "giorgi").await;
+    let (client, _dir, _db) = phone(&server, 1024 * 1024).await;
+
+    // Captured before anyone ever signed in on this phone: the first account to sign in gets it.
+    let early = client.create_report(draft(vec![])).await.unwrap();
+    assert_eq!(client.outbox().await.unwrap()[0].waiting_for, None);
+    client.login(&nino, PASSWORD).await.unwrap();
+    assert_eq!(client.sync_once().await.unwrap().acked, 1);
+
+    // Nino captures (no sync: offline, say) and signs out; Giorgi signs in on the same phone.
+    let ninos = client.create_report(draft(vec![jpeg(800, 600, false)])).await.unwrap();
+    client.logout().await.unwrap();
+    let item = client.outbox().await.unwrap().pop().unwrap();
+    assert_eq!(item.waiting_for.as_deref(), Some(nino.as_str()), "signed out, it waits for Nino");
+    client.login(&giorgi, PASSWORD).await.unwrap();
+    let summary = client.sync_once().await.unwrap();
+    assert_eq!((summary.acked, summary.photos_uploaded), (0, 0), "nothing of Nino's went as Giorgi: {summary:?}");
+    let detail = reqwest::get(format!("{}/api/reports/{}", server.address, ninos.report_id)).await.unwrap();
+    assert_eq!(detail.status(), 404, "Nino's report is not on the server");
+    let item = client.outbox().await.unwrap().into_iter().find(|i| i.mutation_id == ninos.queued.mutation_id).unwrap();
+    assert_eq!((item.state, item.attempts), (OutboxState::Pending, 0));
+    assert_eq!(item.waiting_for.as_deref(), Some(nino.as_str()));
+    assert_eq!((item.photos_total, item.photos_uploaded), (1, 0));
+    let status = client.sync_status().await.unwrap();
+    assert_eq!(status.waiting_for_sign_in.len(), 1);
+    assert_eq!((status.waiting_for_sign_in[0].email.as_str(), status.waiting_for_sign_in[0].items), (nino.as_str(), 1));
+    assert_eq!(status.pending_items, 1);
+
+    // Giorgi's own capture goes as his, past Nino's waiting one.
+    let giorgis = client.create_report(draft(vec![])).await.unwrap();
+    assert_eq!(client.sync_once().await.unwrap().acked, 1);
+
+    // Nino signs in again: her report arrives as hers, with its photo.
+    client.logout().await.unwrap();
+    client.login(&nino, PASSWORD).await.unwrap();
+    assert!(client.outbox().await.unwrap().iter().all(|i| i.waiting_for.is_none()));
+    let summary = client.sync_once().await.unwrap();
+    assert_eq!((summary.acked, summary.photos_uploaded), (1, 1), "{summary:?}");
+    let status = client.sync_status().await.unwrap();
+    assert!(status.waiting_for_sign_in.is_empty() && status.pending_items == 0, "{status:?}");
+
+    let mut expected_nino = vec![early.report_id.to_string(), ninos.report_id.to_string()];
+    expected_nino.sort();
+    assert_eq!(reports_of(&server, &nino).await, expected_nino);
+    assert_eq!(reports_of(&server, &giorgi).await, vec![giorgis.report_id.to_string()]);
+    let detail: Value = reqwest::get(format!("{}/api/reports/{}", server.address, ninos.report_id))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["photos"].as_array().map(Vec::len), Some(1), "{detail}");
+}

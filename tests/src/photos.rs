@@ -15,6 +15,44 @@ pub fn jpeg(width: u32, height: u32, seed: u8) -> Vec<u8> {
     out.into_inner()
 }
 
+/// A 12-megapixel (4000×3000) street photo as a phone camera takes it: sky, buildings with
+/// windows, a kerb, sensor noise; JPEG quality 90, about 3–4 MB. `seed` varies the noise, so
+/// each seed is a different file.
+pub fn camera_photo(seed: u64) -> Vec<u8> {
+    const W: u32 = 4000;
+    const H: u32 = 3000;
+    let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ seed.wrapping_mul(0x2545_F491_4F6C_DD1D);
+    let mut noise = move |span: f32| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 * span - span
+    };
+    let horizon = H * 11 / 20;
+    let buildings = [(150, 900, 700), (1000, 1700, 350), (1850, 2900, 900), (3050, 3900, 500)];
+    let img = RgbImage::from_fn(W, H, |x, y| {
+        let fy = y as f32 / H as f32;
+        let mut rgb = if y < horizon {
+            [70.0 + 90.0 * fy, 120.0 + 80.0 * fy, 230.0 - 30.0 * fy]
+        } else {
+            let grain = 12.0 * ((x as f32 * 0.37).sin() * (y as f32 * 0.23).cos());
+            let kerb = if (x as f32) < (y - horizon) as f32 * 1.3 + 400.0 { 35.0 } else { 0.0 };
+            [95.0 + grain + kerb, 92.0 + grain + kerb, 88.0 + grain]
+        };
+        for &(left, right, top) in &buildings {
+            if (left..right).contains(&x) && (top..horizon).contains(&y) {
+                let window = (x - left) % 70 < 34 && (y - top) % 90 < 46;
+                rgb = if window { [45.0, 60.0, 75.0] } else { [170.0, 145.0, 125.0] };
+            }
+        }
+        let luma = noise(7.0);
+        image::Rgb(rgb.map(|c| (c + luma + noise(2.0)).clamp(0.0, 255.0) as u8))
+    });
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, 90).encode_image(&img).expect("encoding the photo");
+    out
+}
+
 /// A small photo, as a phone might send after shrinking it.
 pub fn photo(seed: u8) -> Vec<u8> {
     jpeg(160, 120, seed)

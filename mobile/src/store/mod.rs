@@ -17,7 +17,7 @@ mod photos;
 mod schema;
 mod synced;
 
-pub use outbox::{NewPhoto, OutboxRow, OutboxState, RejectionView};
+pub use outbox::{AccountRef, NewPhoto, OutboxRow, OutboxState, RejectionView};
 pub use photos::PhotoUpload;
 pub use synced::ReferenceData;
 
@@ -49,6 +49,9 @@ pub mod meta {
     pub const REFRESH_EXPIRES_AT: &str = "refresh_expires_at";
     /// The signed-in account, JSON as the server sent it.
     pub const ACCOUNT: &str = "account";
+    /// The account signed in last (kept after a sign-out), JSON as the server sent it: what is
+    /// captured while signed out belongs to it.
+    pub const LAST_ACCOUNT: &str = "last_account";
     /// `1` when the refresh token was refused: the user must sign in again.
     pub const NEEDS_LOGIN: &str = "needs_login";
     /// When a sync last completed (RFC 3339).
@@ -174,6 +177,11 @@ impl Store {
         self.set_meta_many(&[(key, Some(value))])
     }
 
+    /// The signed-in account (also while it must sign in again), as outbox rows record it.
+    pub fn signed_in_account(&self) -> Result<Option<AccountRef>> {
+        signed_in_account(&self.conn)
+    }
+
     /// The stored cursor, if the phone has ever pulled.
     pub fn cursor(&self) -> Result<Option<smartmap_shared::sync::Cursor>> {
         match self.meta(meta::CURSOR)? {
@@ -185,6 +193,34 @@ impl Store {
 
 pub(crate) fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn.query_row("SELECT value FROM sync_meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
+/// The account described by stored account JSON: its id (its e-mail if it has none) and e-mail.
+fn account_of(raw: Option<String>) -> Result<Option<AccountRef>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let value: serde_json::Value = serde_json::from_str(&raw)?;
+    let text = |key: &str| match value.get(key) {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let email = text("email");
+    // Never a reason to refuse a capture: an account without id or e-mail is known by its JSON.
+    let id = text("id").or_else(|| email.clone()).unwrap_or(raw);
+    Ok(Some(AccountRef { id, email }))
+}
+
+pub(crate) fn signed_in_account(conn: &Connection) -> Result<Option<AccountRef>> {
+    account_of(get_meta(conn, meta::ACCOUNT)?)
+}
+
+/// Who owns what is captured now: the signed-in account, else the one signed in last (a sign-out
+/// is no change of person); `None` only before anyone signed in on this phone.
+pub(crate) fn capturing_account(conn: &Connection) -> Result<Option<AccountRef>> {
+    match signed_in_account(conn)? {
+        Some(account) => Ok(Some(account)),
+        None => account_of(get_meta(conn, meta::LAST_ACCOUNT)?),
+    }
 }
 
 pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {

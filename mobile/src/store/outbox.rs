@@ -4,8 +4,13 @@
 //! duplicate, with the epoch that acknowledged it) | rejected (final; shown to the user, never
 //! blocking the queue). A batch that did not get an answer goes back to pending with a later
 //! `next_attempt_at`.
+//!
+//! Every row belongs to the account it was captured under (`account_id`; NULL when nobody had
+//! signed in on this phone yet). A batch holds only rows of the signed-in account and unowned
+//! ones, and the unowned ones are bound to that account as the batch is taken: a row once sent
+//! under an account stays that account's. Rows of another account wait for it to sign in.
 
-use super::{Store, from_ms, get_meta, meta, parse_uuid, set_meta, to_ms};
+use super::{Store, capturing_account, from_ms, get_meta, meta, parse_uuid, set_meta, signed_in_account, to_ms};
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::{Row, params};
@@ -63,6 +68,22 @@ pub struct RejectionView {
     pub field: Option<String>,
 }
 
+/// The account an outbox row belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRef {
+    /// The account's id (its e-mail if the server gave none).
+    pub id: String,
+    /// Its e-mail, to tell the user whose sign-in a row waits for.
+    pub email: Option<String>,
+}
+
+impl AccountRef {
+    /// How to name the account to the user: its e-mail, else its id.
+    pub fn label(&self) -> &str {
+        self.email.as_deref().unwrap_or(&self.id)
+    }
+}
+
 /// A prepared photo to store with its mutation.
 #[derive(Debug, Clone)]
 pub struct NewPhoto {
@@ -99,11 +120,13 @@ pub struct OutboxRow {
     pub acked_epoch: Option<String>,
     /// The server's result for an applied mutation.
     pub result: Option<serde_json::Value>,
+    /// The account it belongs to (`None`: captured before anyone signed in, not sent yet).
+    pub account: Option<AccountRef>,
 }
 
 const ROW_COLUMNS: &str = "mutation_id, device_seq, kind, v, payload, payload_sha256, report_id, client_time, state, \
      attempts, next_attempt_at, last_error, rejection_code, rejection_message, rejection_message_ka, rejection_field, \
-     acked_epoch, result";
+     acked_epoch, result, account_id, account_email";
 
 fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<OutboxRow>> {
     let mutation_id: String = row.get(0)?;
@@ -124,6 +147,8 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<OutboxRow>> {
     let field: Option<String> = row.get(15)?;
     let acked_epoch: Option<String> = row.get(16)?;
     let result: Option<String> = row.get(17)?;
+    let account_id: Option<String> = row.get(18)?;
+    let account_email: Option<String> = row.get(19)?;
     Ok((|| {
         let kind = MutationKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("mutation kind '{kind}'")))?;
         let client_time = DateTime::parse_from_rfc3339(&client_time)
@@ -154,13 +179,15 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<OutboxRow>> {
             }),
             acked_epoch,
             result: result.as_deref().map(serde_json::from_str).transpose()?,
+            account: account_id.map(|id| AccountRef { id, email: account_email }),
         })
     })())
 }
 
 impl Store {
     /// Queues a mutation with its prepared photos, in one transaction: mints its id and the next
-    /// `device_seq`, hashes the payload. Needs no token and no network.
+    /// `device_seq`, hashes the payload, and records the account it is captured under (the
+    /// signed-in one, else the one signed in last, else none yet). Needs no token and no network.
     pub fn enqueue<P: Serialize>(
         &mut self,
         kind: MutationKind,
@@ -176,11 +203,13 @@ impl Store {
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| Error::Corrupt("no device sequence".into()))?;
         set_meta(&tx, meta::NEXT_DEVICE_SEQ, &(seq + 1).to_string())?;
+        let account = capturing_account(&tx)?;
         let payload = serde_json::to_value(payload)?;
         let mutation = Mutation::new(Uuid::now_v7(), device_id, seq, kind, &payload, now);
         tx.execute(
-            "INSERT INTO outbox (mutation_id, device_seq, kind, v, payload, payload_sha256, report_id, client_time)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO outbox (mutation_id, device_seq, kind, v, payload, payload_sha256, report_id, client_time,
+                                 account_id, account_email)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 mutation.mutation_id.to_string(),
                 seq,
@@ -191,6 +220,8 @@ impl Store {
                 report_id.map(|id| id.to_string()),
                 // Nanoseconds: the row reads back as exactly the mutation returned here.
                 mutation.client_time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+                account.as_ref().map(|a| a.id.as_str()),
+                account.as_ref().and_then(|a| a.email.as_deref()),
             ],
         )?;
         for (position, photo) in photos.into_iter().enumerate() {
@@ -243,20 +274,44 @@ impl Store {
         Ok(self.rows("WHERE mutation_id = ?1", [mutation_id.to_string()])?.pop())
     }
 
-    /// Takes the next batch to send: up to `limit` pending mutations in capture order, stopping
-    /// at the first one still held back by its backoff — a later mutation never overtakes an
-    /// earlier one (a comment must not reach the server before the report it is about). Marked
-    /// `in_flight` in the same transaction.
+    /// [`Store::take_batch_for`] the signed-in account (only unowned rows when nobody is).
     pub fn take_batch(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Mutation>> {
+        let account = self.signed_in_account()?;
+        self.take_batch_for(account.as_ref(), now, limit)
+    }
+
+    /// Takes the next batch to send as `account`: up to `limit` pending mutations of that account
+    /// or of no account yet, in capture order, stopping at the first one still held back by its
+    /// backoff — a later mutation never overtakes an earlier one (a comment must not reach the
+    /// server before the report it is about). Rows of other accounts are skipped: they wait for
+    /// their account. In the same transaction the batch is marked `in_flight` and its unowned
+    /// rows are bound to `account`.
+    pub fn take_batch_for(
+        &mut self,
+        account: Option<&AccountRef>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Mutation>> {
+        let id = account.map(|a| a.id.as_str());
+        let email = account.and_then(|a| a.email.as_deref());
         let batch: Vec<Mutation> = self
-            .rows("WHERE state = 'pending' ORDER BY device_seq LIMIT ?1", params![limit as i64])?
+            .rows(
+                "WHERE state = 'pending' AND (account_id IS NULL OR account_id = ?2) ORDER BY device_seq LIMIT ?1",
+                params![limit as i64, id],
+            )?
             .into_iter()
             .take_while(|row| row.next_attempt_at <= now)
             .map(|row| row.mutation)
             .collect();
         let tx = self.conn.transaction()?;
         for m in &batch {
-            tx.execute("UPDATE outbox SET state = 'in_flight' WHERE mutation_id = ?1", [m.mutation_id.to_string()])?;
+            tx.execute(
+                "UPDATE outbox SET state = 'in_flight',
+                        account_email = CASE WHEN account_id IS NULL THEN ?3 ELSE account_email END,
+                        account_id = COALESCE(account_id, ?2)
+                 WHERE mutation_id = ?1",
+                params![m.mutation_id.to_string(), id, email],
+            )?;
         }
         tx.commit()?;
         Ok(batch)
@@ -346,11 +401,45 @@ impl Store {
             .execute("UPDATE outbox SET next_attempt_at = 0 WHERE state = 'pending' AND next_attempt_at > 0", [])?)
     }
 
-    /// When the next held-back pending mutation becomes due, if any is held back.
+    /// When the next pending mutation the signed-in account can send becomes due, if any is
+    /// pending (rows waiting for another account do not count: they cannot be sent now).
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        let ms: Option<i64> =
-            self.conn.query_row("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?;
+        let account = signed_in_account(&self.conn)?;
+        let ms: Option<i64> = self.conn.query_row(
+            "SELECT MIN(next_attempt_at) FROM outbox
+             WHERE state = 'pending' AND (account_id IS NULL OR account_id = ?1)",
+            [account.as_ref().map(|a| a.id.as_str())],
+            |r| r.get(0),
+        )?;
         Ok(ms.map(from_ms))
+    }
+
+    /// Pending mutations the signed-in account can send (its own and unowned ones).
+    pub fn sendable_count(&self) -> Result<i64> {
+        let account = signed_in_account(&self.conn)?;
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight')
+               AND (account_id IS NULL OR account_id = ?1)",
+            [account.as_ref().map(|a| a.id.as_str())],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Accounts other than the signed-in one that queued mutations wait for, with how many each,
+    /// in the order of their first queued mutation.
+    pub fn waiting_for_accounts(&self) -> Result<Vec<(AccountRef, i64)>> {
+        let account = signed_in_account(&self.conn)?;
+        let mut stmt = self.conn.prepare(
+            "SELECT account_id, MAX(account_email), COUNT(*) FROM outbox
+             WHERE state = 'pending' AND account_id IS NOT NULL AND account_id IS NOT ?1
+             GROUP BY account_id ORDER BY MIN(device_seq)",
+        )?;
+        let rows = stmt
+            .query_map([account.as_ref().map(|a| a.id.as_str())], |r| {
+                Ok((AccountRef { id: r.get(0)?, email: r.get(1)? }, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// Pending (and in-flight) mutations, and the bytes still to send: their payloads and every

@@ -3,8 +3,9 @@
 //! A photo is uploaded only once its mutation is acknowledged (the server then expects it; an
 //! early one would be kept too, but a rejected mutation's photos should never leave the phone).
 //! After each acknowledged chunk the offset is recorded, so a restart resumes where it stopped.
+//! A photo follows its mutation: it is uploaded only under the account its mutation was sent as.
 
-use super::Store;
+use super::{Store, signed_in_account};
 use crate::error::Result;
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -31,9 +32,19 @@ pub struct PhotoUpload {
     pub upload_offset: i64,
     /// Uploaded completely.
     pub done: bool,
+    /// The account its mutation belongs to (`None` only for rows older than accounts on the
+    /// outbox); the upload is made only under that account's token.
+    pub account_id: Option<String>,
 }
 
 const COLUMNS: &str = "id, mutation_id, report_id, kind, sha256, size, upload_url, upload_offset, done";
+
+/// `COLUMNS` of `photos p` joined with `outbox o`, and the owning account.
+fn joined_columns() -> String {
+    let mut columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("p.{c}")).collect();
+    columns.push("o.account_id".into());
+    columns.join(", ")
+}
 
 fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoUpload> {
     Ok(PhotoUpload {
@@ -46,25 +57,32 @@ fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoUpload> {
         upload_url: row.get(6)?,
         upload_offset: row.get(7)?,
         done: row.get(8)?,
+        account_id: row.get(9)?,
     })
 }
 
 impl Store {
-    /// Photos of acknowledged mutations not uploaded yet, in capture order.
+    /// Photos of the signed-in account's acknowledged mutations not uploaded yet, in capture
+    /// order (another account's photos wait for it, as its mutations do).
     pub fn photos_to_upload(&self) -> Result<Vec<PhotoUpload>> {
+        let account = signed_in_account(&self.conn)?;
         let sql = format!(
             "SELECT {} FROM photos p JOIN outbox o USING (mutation_id)
-             WHERE o.state = 'acked' AND p.done = 0 ORDER BY o.device_seq, p.position",
-            COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
+             WHERE o.state = 'acked' AND p.done = 0 AND (o.account_id IS NULL OR o.account_id = ?1)
+             ORDER BY o.device_seq, p.position",
+            joined_columns()
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt.query_map([account.map(|a| a.id)], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     /// The photos of a report captured on this phone.
     pub fn photos_of_report(&self, report_id: Uuid) -> Result<Vec<PhotoUpload>> {
-        let sql = format!("SELECT {COLUMNS} FROM photos WHERE report_id = ?1 ORDER BY id");
+        let sql = format!(
+            "SELECT {} FROM photos p JOIN outbox o USING (mutation_id) WHERE p.report_id = ?1 ORDER BY p.id",
+            joined_columns()
+        );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map([report_id.to_string()], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
@@ -72,7 +90,10 @@ impl Store {
 
     /// The photos a mutation promised.
     pub fn photos_of_mutation(&self, mutation_id: Uuid) -> Result<Vec<PhotoUpload>> {
-        let sql = format!("SELECT {COLUMNS} FROM photos WHERE mutation_id = ?1 ORDER BY position");
+        let sql = format!(
+            "SELECT {} FROM photos p JOIN outbox o USING (mutation_id) WHERE p.mutation_id = ?1 ORDER BY p.position",
+            joined_columns()
+        );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map([mutation_id.to_string()], read)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)

@@ -80,4 +80,23 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (entity, id)
     ) STRICT;
     "#,
+    // 2: every outbox row belongs to the account it was captured under, so a queue never leaves
+    // the phone under another account's token. NULL: captured before anyone signed in on this
+    // phone; such a row goes to whoever signs in first and is bound to that account when it is
+    // sent. Rows already queued are given to the account signed in at the upgrade (the one the
+    // old version would have sent them as), and that account is remembered as the last one.
+    r#"
+    ALTER TABLE outbox ADD COLUMN account_id TEXT;      -- the account's id (its e-mail if it had none)
+    ALTER TABLE outbox ADD COLUMN account_email TEXT;   -- for "waiting for … to sign in"
+
+    UPDATE outbox SET
+        account_id = (SELECT CAST(COALESCE(json_extract(value, '$.id'), json_extract(value, '$.email')) AS TEXT)
+                      FROM sync_meta WHERE key = 'account'),
+        account_email = (SELECT CAST(json_extract(value, '$.email') AS TEXT)
+                         FROM sync_meta WHERE key = 'account');
+
+    INSERT INTO sync_meta (key, value) SELECT 'last_account', value FROM sync_meta WHERE key = 'account';
+
+    CREATE INDEX outbox_by_account ON outbox (account_id, state, device_seq);
+    "#,
 ];

@@ -308,3 +308,143 @@ fn a_mutation_reads_back_exactly_as_queued_whatever_the_clocks_precision() {
     assert_eq!(row.mutation, queued);
     assert!(row.mutation.hash_matches());
 }
+
+// ---- the outbox is bound to an account ----
+
+const NINO: &str = r#"{"id":"0190a000-0000-7000-8000-00000000000a","email":"nino@example.ge","role":"resident"}"#;
+const GIORGI: &str = r#"{"id":"0190a000-0000-7000-8000-00000000000b","email":"giorgi@example.ge","role":"resident"}"#;
+
+fn sign_in(store: &mut Store, account: &str) {
+    // As `Inner::store_tokens` records a sign-in.
+    store.set_meta_many(&[(meta::ACCOUNT, Some(account)), (meta::LAST_ACCOUNT, Some(account))]).unwrap();
+}
+
+fn sign_out(store: &mut Store) {
+    store.set_meta_many(&[(meta::ACCOUNT, None)]).unwrap();
+}
+
+fn owner(store: &Store, m: &smartmap_shared::sync::Mutation) -> Option<String> {
+    store.outbox_row(m.mutation_id).unwrap().unwrap().account.and_then(|a| a.email)
+}
+
+#[test]
+fn a_row_belongs_to_the_account_it_was_captured_under_and_never_leaves_under_another() {
+    let (_dir, path) = temp();
+    let mut store = Store::open(&path).unwrap();
+    let now = t("2026-03-10T06:00:00Z");
+    let report = ReportId::new_v7();
+    sign_in(&mut store, NINO);
+    let ninos = store
+        .enqueue(
+            MutationKind::Comment,
+            &Comment { report_id: report, text: "nino's".into() },
+            Some(report.0),
+            vec![photo("aa")],
+            now,
+        )
+        .unwrap();
+    sign_out(&mut store);
+    // Signed out: still Nino's (a sign-out is no change of person).
+    let after_sign_out = comment(&mut store, report, "captured signed out");
+    assert_eq!(owner(&store, &ninos).as_deref(), Some("nino@example.ge"));
+    assert_eq!(owner(&store, &after_sign_out).as_deref(), Some("nino@example.ge"));
+    assert!(store.take_batch(now, 10).unwrap().is_empty(), "signed out, nothing of Nino's is taken");
+
+    sign_in(&mut store, GIORGI);
+    let giorgis = comment(&mut store, report, "giorgi's");
+    assert_eq!(owner(&store, &giorgis).as_deref(), Some("giorgi@example.ge"));
+    let batch = store.take_batch(now, 10).unwrap();
+    assert_eq!(batch, vec![giorgis.clone()], "Nino's rows are skipped, and do not hold Giorgi's back");
+    assert_eq!(store.next_due().unwrap(), None, "nothing Giorgi can send is left");
+    let waiting = store.waiting_for_accounts().unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!((waiting[0].0.label(), waiting[0].1), ("nino@example.ge", 2));
+    assert_eq!(store.sendable_count().unwrap(), 1, "Giorgi's, in flight");
+    assert_eq!(store.pending_totals().unwrap().0, 3, "everything still on the phone");
+
+    // Giorgi's acknowledged mutation has no photos; Nino's photo is not uploaded under Giorgi.
+    let applied = |id| PushResult { mutation_id: id, outcome: Outcome::Applied { result: json!({}) } };
+    store.record_outcomes(&[giorgis.mutation_id], &[applied(giorgis.mutation_id)], Some("e1"), now).unwrap();
+    assert!(store.photos_to_upload().unwrap().is_empty());
+
+    sign_out(&mut store);
+    sign_in(&mut store, NINO);
+    assert!(store.waiting_for_accounts().unwrap().is_empty());
+    let batch = store.take_batch(now, 10).unwrap();
+    assert_eq!(batch, vec![ninos.clone(), after_sign_out], "back in capture order, under Nino");
+    store.record_outcomes(&[ninos.mutation_id], &[applied(ninos.mutation_id)], Some("e1"), now).unwrap();
+    let photos = store.photos_to_upload().unwrap();
+    assert_eq!(photos.len(), 1, "the photo follows its mutation");
+    assert_eq!(photos[0].account_id.as_deref(), Some("0190a000-0000-7000-8000-00000000000a"));
+}
+
+#[test]
+fn what_was_captured_before_anyone_signed_in_goes_to_the_first_account_and_stays_its() {
+    let (_dir, path) = temp();
+    let mut store = Store::open(&path).unwrap();
+    let now = t("2026-03-10T06:00:00Z");
+    let early = comment(&mut store, ReportId::new_v7(), "before any sign-in");
+    assert_eq!(store.outbox_row(early.mutation_id).unwrap().unwrap().account, None);
+    assert!(store.waiting_for_accounts().unwrap().is_empty(), "an unowned row waits for nobody in particular");
+    assert_eq!(store.sendable_count().unwrap(), 1);
+
+    sign_in(&mut store, GIORGI);
+    let batch = store.take_batch(now, 10).unwrap();
+    assert_eq!(batch, vec![early.clone()]);
+    assert_eq!(owner(&store, &early).as_deref(), Some("giorgi@example.ge"), "bound as it is sent");
+    // The send got no answer and Giorgi signs out: the row was sent as Giorgi, so it stays his.
+    store.release_batch(&[early.mutation_id], None, "the network broke").unwrap();
+    sign_out(&mut store);
+    sign_in(&mut store, NINO);
+    assert!(store.take_batch(now, 10).unwrap().is_empty());
+    let waiting = store.waiting_for_accounts().unwrap();
+    assert_eq!((waiting[0].0.label(), waiting[0].1), ("giorgi@example.ge", 1));
+}
+
+#[test]
+fn the_second_migration_gives_queued_rows_to_the_account_signed_in_at_the_upgrade() {
+    let (_dir, path) = temp();
+    let report = ReportId::new_v7();
+    {
+        // A file of the first schema, as the previous version left it: signed in, two queued.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        set_meta(&conn, meta::DEVICE_ID, &Uuid::now_v7().to_string()).unwrap();
+        set_meta(&conn, meta::NEXT_DEVICE_SEQ, "3").unwrap();
+        set_meta(&conn, meta::ACCOUNT, NINO).unwrap();
+        for seq in 1..=2 {
+            conn.execute(
+                "INSERT INTO outbox (mutation_id, device_seq, kind, v, payload, payload_sha256, report_id, client_time)
+                 VALUES (?1, ?2, 'report.comment', 1, '{}', 'x', ?3, '2026-03-10T05:00:00Z')",
+                params![Uuid::now_v7().to_string(), seq, report.to_string()],
+            )
+            .unwrap();
+        }
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 2);
+    let rows = store.outbox_rows().unwrap();
+    assert!(rows.iter().all(|r| r.account.as_ref().and_then(|a| a.email.as_deref()) == Some("nino@example.ge")));
+    assert_eq!(store.meta(meta::LAST_ACCOUNT).unwrap().as_deref(), Some(NINO), "remembered as the last account");
+    sign_out(&mut store);
+    let later = comment(&mut store, report, "signed out after the upgrade");
+    assert_eq!(owner(&store, &later).as_deref(), Some("nino@example.ge"));
+
+    // Signed out at the upgrade: nobody to give them to, so they go to whoever signs in first.
+    let (_dir2, path2) = temp();
+    {
+        let conn = rusqlite::Connection::open(&path2).unwrap();
+        conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO outbox (mutation_id, device_seq, kind, v, payload, payload_sha256, client_time)
+             VALUES (?1, 1, 'report.comment', 1, '{}', 'x', '2026-03-10T05:00:00Z')",
+            [Uuid::now_v7().to_string()],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path2).unwrap();
+    assert_eq!(store.outbox_rows().unwrap()[0].account, None);
+    assert_eq!(store.meta(meta::LAST_ACCOUNT).unwrap(), None);
+}

@@ -3,12 +3,13 @@
 //! 1. **token**: a valid access token, refreshed ahead of expiry; a refused refresh means "sign
 //!    in again" ([`Error::NeedsLogin`]) — everything stays queued and capture keeps working;
 //! 2. **first contact**: without a cursor, a snapshot (reference data, the user's reports);
-//! 3. **push**: pending mutations in capture order, in batches of at most
+//! 3. **push**: pending mutations of the signed-in account (and unowned ones, bound to it as they
+//!    are taken; another account's wait for it) in capture order, in batches of at most
 //!    [`MAX_PUSH_BATCH`], each marked `in_flight` in a transaction first; applied/duplicate →
 //!    `acked` with the epoch; rejected → `rejected` (final, never blocking the queue); 401 →
 //!    refresh once, then sign-in needed; 429/5xx/network → back to `pending` with backoff;
-//! 4. **photos**: tus uploads of the photos promised by acknowledged mutations, resumed from the
-//!    server's offset;
+//! 4. **photos**: tus uploads of the photos promised by the account's acknowledged mutations,
+//!    resumed from the server's offset;
 //! 5. **pull** until `has_more` is false, each page applied with its cursor in one transaction;
 //!    410 → snapshot, which re-queues every mutation acknowledged in another epoch (a restored
 //!    server gets back what it lost), then push and upload again.
@@ -20,7 +21,7 @@ mod tus;
 
 use crate::client::Inner;
 use crate::error::{Error, Result};
-use crate::store::meta;
+use crate::store::{AccountRef, meta};
 use crate::views::{SyncPhase, SyncProgress, SyncSummary};
 use chrono::{DateTime, Utc};
 use smartmap_shared::sync::{MAX_PUSH_BATCH, Outcome, PushRequest, RefreshRequest, TokenPair};
@@ -48,6 +49,7 @@ impl Inner {
                 (meta::REFRESH_TOKEN, Some(&pair.refresh_token)),
                 (meta::REFRESH_EXPIRES_AT, Some(&refresh_expires)),
                 (meta::ACCOUNT, Some(&account)),
+                (meta::LAST_ACCOUNT, Some(&account)),
                 (meta::NEEDS_LOGIN, None),
             ])
         })
@@ -118,6 +120,27 @@ impl Inner {
         }
     }
 
+    /// [`Inner::authed`] on behalf of `owner`: each call (the first and the one after a refresh)
+    /// is made only while `owner` is still the signed-in account, so what belongs to one account
+    /// is never sent with another's token, even when someone signs in during a sync. `None`: a
+    /// row from before outbox rows had owners, sent as whoever is signed in.
+    pub(crate) async fn authed_as<T, F, Fut>(&self, owner: Option<&str>, call: F) -> Result<T>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let call = &call;
+        self.authed(|token| async move {
+            if let Some(owner) = owner
+                && self.store(|s| s.signed_in_account())?.is_none_or(|a| a.id != owner)
+            {
+                return Err(Error::AccountChanged);
+            }
+            call(token).await
+        })
+        .await
+    }
+
     pub(crate) fn emit(&self, phase: SyncPhase, items_done: u64, items_total: u64, bytes_sent: u64, bytes_total: u64) {
         // Nobody listening is fine.
         let _ = self.progress.send(SyncProgress { phase, items_done, items_total, bytes_sent, bytes_total });
@@ -178,18 +201,24 @@ impl Inner {
 
     async fn push(&self, summary: &mut SyncSummary) -> Result<()> {
         let device_id = self.store(|s| s.device_id())?;
-        let (total, _) = self.store(|s| s.pending_totals())?;
+        // The account this push is for: its rows and unowned ones go, bound to it; the batch is
+        // sent only while it is still the one signed in.
+        let Some(account): Option<AccountRef> = self.store(|s| s.signed_in_account())? else {
+            return Err(Error::NeedsLogin);
+        };
+        let total = self.store(|s| s.sendable_count())?;
         let mut done = 0u64;
         loop {
             let now = self.now();
-            let batch = self.store(|s| s.take_batch(now, MAX_PUSH_BATCH))?;
+            let batch = self.store(|s| s.take_batch_for(Some(&account), now, MAX_PUSH_BATCH))?;
             if batch.is_empty() {
                 return Ok(());
             }
             let ids: Vec<_> = batch.iter().map(|m| m.mutation_id).collect();
             let request = PushRequest { device_id, mutations: batch };
             let request = &request;
-            match self.authed(|token| async move { self.api.push(&token, request).await }).await {
+            let owner = Some(account.id.as_str());
+            match self.authed_as(owner, |token| async move { self.api.push(&token, request).await }).await {
                 Ok(response) => {
                     let epoch = self.store(|s| s.epoch())?;
                     let now = self.now();
@@ -220,6 +249,11 @@ impl Inner {
                 Err(Error::NeedsLogin) => {
                     self.store(|s| s.release_batch(&ids, None, "signed out"))?;
                     return Err(Error::NeedsLogin);
+                }
+                Err(Error::AccountChanged) => {
+                    // Not sent: no failure of theirs, so no backoff; they wait for their account.
+                    self.store(|s| s.release_batch(&ids, None, "waiting for its account to sign in"))?;
+                    return Err(Error::AccountChanged);
                 }
                 Err(e) => {
                     // 429, 5xx, network, or a batch the server could not read: all stay queued.

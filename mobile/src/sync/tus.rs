@@ -29,7 +29,11 @@ impl Inner {
                     summary.photos_uploaded += 1;
                 }
                 // The network, the server's load or the session: stop, back off, resume later.
-                Err(e) if e.is_transient() || matches!(e, Error::NeedsLogin | Error::Store(_)) => return Err(e),
+                Err(e)
+                    if e.is_transient() || matches!(e, Error::NeedsLogin | Error::AccountChanged | Error::Store(_)) =>
+                {
+                    return Err(e);
+                }
                 // A refusal of this one photo (e.g. 413, 400) must not hold up the others or the
                 // pull; it is tried again at the next sync and its report shows "photos pending".
                 Err(e) => tracing::warn!(photo = photo.id, error = %e, "photo upload refused; moving on"),
@@ -53,6 +57,8 @@ impl Inner {
         let size = bytes.len() as u64;
         let chunk_size = self.config.upload_chunk_size.max(1);
         let mut url = photo.upload_url.clone();
+        // Under its mutation's account only.
+        let owner = photo.account_id.as_deref();
         let mut lost_uploads = 0;
         let mut mismatches = 0;
         // Where to send from: the server's word, never only our record.
@@ -62,7 +68,7 @@ impl Inner {
                 Some(u) => u.clone(),
                 None => {
                     let created = self
-                        .authed(|token| async move {
+                        .authed_as(owner, |token| async move {
                             self.api.create_upload(&token, size, &photo.sha256, &photo.report_id, &photo.kind).await
                         })
                         .await?;
@@ -75,7 +81,7 @@ impl Inner {
             let at = match offset {
                 Some(at) => at,
                 None => {
-                    let answer = self.authed(|token| {
+                    let answer = self.authed_as(owner, |token| {
                         let current = current.clone();
                         async move { self.api.upload_offset(&token, &current).await }
                     });
@@ -104,7 +110,7 @@ impl Inner {
             let end = (at as usize + chunk_size).min(bytes.len());
             let chunk = &bytes[at as usize..end];
             let answer = self
-                .authed(|token| {
+                .authed_as(owner, |token| {
                     let current = current.clone();
                     async move { self.api.upload_chunk(&token, &current, at, chunk).await }
                 })
