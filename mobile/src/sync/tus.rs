@@ -1,6 +1,6 @@
 //! Uploading promised photos with tus 1.0 (core, creation, checksum).
 //!
-//! Each photo: create the upload once (its URL is stored), then PATCH chunks of the configured
+//! Up to three photos at a time; each: create the upload once (its URL is stored), then PATCH chunks of the configured
 //! size, each with `Upload-Checksum: sha256 …`, recording the server's offset after every chunk.
 //! A photo with a stored upload starts with HEAD, so after an interruption only the tail the
 //! server has not acknowledged is sent again. 404/410 (expired, or lost in a restore) → a new
@@ -11,6 +11,17 @@ use crate::client::Inner;
 use crate::error::{Error, Result};
 use crate::store::PhotoUpload;
 use crate::views::{SyncPhase, SyncSummary};
+use futures::StreamExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How many photos upload at once.
+const UPLOAD_LANES: usize = 3;
+
+/// Upload progress shared by the photos uploading at once.
+struct Progress {
+    bytes_sent: AtomicU64,
+    items_done: AtomicU64,
+}
 
 /// How often one chunk may fail its checksum, or one photo lose its upload, before this sync
 /// gives up on it (the next sync tries again).
@@ -21,14 +32,26 @@ impl Inner {
         let photos = self.store(|s| s.photos_to_upload())?;
         let total_items = photos.len() as u64;
         let bytes_total: u64 = photos.iter().map(|p| (p.size - p.upload_offset).max(0) as u64).sum();
-        let mut bytes_sent = 0u64;
-        for (index, photo) in photos.iter().enumerate() {
-            match self.upload_one(photo, &mut bytes_sent, total_items, bytes_total, index as u64).await {
+        let progress = Progress { bytes_sent: AtomicU64::new(0), items_done: AtomicU64::new(0) };
+        // A few photos at a time: each upload waits on round trips and on the server's photo
+        // pipeline, so overlapping them keeps both the line and the server busy.
+        let mut uploads = futures::stream::iter(photos)
+            .map(|photo| {
+                let progress = &progress;
+                async move {
+                    let outcome = self.upload_one(&photo, progress, total_items, bytes_total).await;
+                    (photo, outcome)
+                }
+            })
+            .buffer_unordered(UPLOAD_LANES);
+        while let Some((photo, outcome)) = uploads.next().await {
+            match outcome {
                 Ok(()) => {
                     self.store(|s| s.mark_uploaded(photo.id))?;
                     summary.photos_uploaded += 1;
                 }
-                // The network, the server's load or the session: stop, back off, resume later.
+                // The network, the server's load or the session: stop, back off, resume later
+                // (uploads still running are dropped; the server's offsets say where to resume).
                 Err(e)
                     if e.is_transient() || matches!(e, Error::NeedsLogin | Error::AccountChanged | Error::Store(_)) =>
                 {
@@ -38,7 +61,8 @@ impl Inner {
                 // pull; it is tried again at the next sync and its report shows "photos pending".
                 Err(e) => tracing::warn!(photo = photo.id, error = %e, "photo upload refused; moving on"),
             }
-            self.emit(SyncPhase::Upload, index as u64 + 1, total_items, bytes_sent, bytes_total);
+            let done = progress.items_done.fetch_add(1, Ordering::Relaxed) + 1;
+            self.emit(SyncPhase::Upload, done, total_items, progress.bytes_sent.load(Ordering::Relaxed), bytes_total);
         }
         Ok(())
     }
@@ -46,10 +70,9 @@ impl Inner {
     async fn upload_one(
         &self,
         photo: &PhotoUpload,
-        bytes_sent: &mut u64,
+        progress: &Progress,
         total_items: u64,
         bytes_total: u64,
-        items_done: u64,
     ) -> Result<()> {
         let bytes = self
             .store(|s| s.photo_jpeg(photo.id))?
@@ -118,8 +141,10 @@ impl Inner {
             match answer {
                 UploadAnswer::Offset(next) => {
                     self.store(|s| s.set_upload_offset(photo.id, next as i64))?;
-                    *bytes_sent += next.saturating_sub(at);
-                    self.emit(SyncPhase::Upload, items_done, total_items, *bytes_sent, bytes_total);
+                    let sent = progress.bytes_sent.fetch_add(next.saturating_sub(at), Ordering::Relaxed)
+                        + next.saturating_sub(at);
+                    let done = progress.items_done.load(Ordering::Relaxed);
+                    self.emit(SyncPhase::Upload, done, total_items, sent, bytes_total);
                     mismatches = 0;
                     offset = Some(next);
                 }
