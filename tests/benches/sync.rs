@@ -108,18 +108,34 @@ async fn run(reports: usize) {
         phone.client.create_report(draft).await.expect("capturing a report");
     }
     let bare_capture = started.elapsed().as_secs_f64();
+    // When the pull began, from the progress events as they happen.
+    let mut progress = phone.client.subscribe();
+    let pull_began = tokio::spawn(async move {
+        loop {
+            match progress.recv().await {
+                Ok(event) if event.phase == smartmap_mobile::SyncPhase::Pull => return Some(Instant::now()),
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return None,
+            }
+        }
+    });
     let started = Instant::now();
     phone.sync().await;
-    let bare_rate = reports.max(1_000) as f64 / started.elapsed().as_secs_f64();
+    let bare_secs = started.elapsed().as_secs_f64();
+    let bare_rate = reports.max(1_000) as f64 / bare_secs;
+    let push_secs = pull_began.await.ok().flatten().map(|at| (at - started).as_secs_f64());
 
     // ---- The Foundation's raw-SQLite baseline, same run, same disk.
     let raw = raw_sqlite_rate(reports.max(1_000)).await;
     println!(
         "  ingest: {rate:.1} reports/s synced with photos = {:.3} % of {raw:.0} reports/s raw SQLite inserts \
-         (rows only); {} reports without photos: {bare_rate:.0} reports/s = {:.1} % of raw (captured in {bare_capture:.1} s)",
+         (rows only); {} reports without photos: {bare_rate:.0} reports/s = {:.1} % of raw (captured in \
+         {bare_capture:.1} s; push {:.2} s, pull {:.2} s)",
         100.0 * rate / raw,
         reports.max(1_000),
-        100.0 * bare_rate / raw
+        100.0 * bare_rate / raw,
+        push_secs.unwrap_or(f64::NAN),
+        push_secs.map_or(f64::NAN, |p| bare_secs - p),
     );
 
     // ---- A resumed upload.
