@@ -373,8 +373,11 @@ impl Client {
             let reference = s.reference()?;
             let rows = s.outbox_rows()?;
             let mut views = Vec::new();
-            // Queued (or refused) new reports the server does not show yet, newest first.
-            for row in rows.iter().rev().filter(|r| r.mutation.kind == MutationKind::CreateReport) {
+            // Queued (or refused) new reports the server does not show yet, newest first — the
+            // current account's (or nobody's yet); another account's wait out of sight.
+            let me = s.capturing_account()?.map(|a| a.id);
+            let mine = |r: &&crate::store::OutboxRow| r.account.as_ref().is_none_or(|a| Some(&a.id) == me.as_ref());
+            for row in rows.iter().rev().filter(|r| r.mutation.kind == MutationKind::CreateReport).filter(mine) {
                 let Some(id) = row.report_id else { continue };
                 if s.synced_report(id)?.is_none() {
                     views.push(queued_report_view(s, &reference, row)?);

@@ -292,9 +292,11 @@ async fn a_queue_stays_with_the_account_it_was_captured_under_when_another_signs
     assert_eq!((status.waiting_for_sign_in[0].email.as_str(), status.waiting_for_sign_in[0].items), (nino.as_str(), 1));
     assert_eq!(status.pending_items, 1);
 
-    // Giorgi's own capture goes as his, past Nino's waiting one.
+    // Giorgi's own capture goes as his, past Nino's waiting one; his list shows only his.
     let giorgis = client.create_report(draft(vec![])).await.unwrap();
     assert_eq!(client.sync_once().await.unwrap().acked, 1);
+    let listed: Vec<_> = client.my_reports().await.unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(listed, vec![giorgis.report_id], "neither Nino's synced nor her queued report is in Giorgi's list");
 
     // Nino signs in again: her report arrives as hers, with its photo.
     client.logout().await.unwrap();
@@ -305,7 +307,11 @@ async fn a_queue_stays_with_the_account_it_was_captured_under_when_another_signs
     let status = client.sync_status().await.unwrap();
     assert!(status.waiting_for_sign_in.is_empty() && status.pending_items == 0, "{status:?}");
 
+    let mut listed: Vec<_> = client.my_reports().await.unwrap().into_iter().map(|r| r.id.to_string()).collect();
+    listed.sort();
     let mut expected_nino = vec![early.report_id.to_string(), ninos.report_id.to_string()];
+    expected_nino.sort();
+    assert_eq!(listed, expected_nino, "back to Nino's own list");
     expected_nino.sort();
     assert_eq!(reports_of(&server, &nino).await, expected_nino);
     assert_eq!(reports_of(&server, &giorgi).await, vec![giorgis.report_id.to_string()]);

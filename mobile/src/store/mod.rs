@@ -182,6 +182,22 @@ impl Store {
         signed_in_account(&self.conn)
     }
 
+    /// Who owns what is captured now (the signed-in account, else the last one).
+    pub fn capturing_account(&self) -> Result<Option<AccountRef>> {
+        capturing_account(&self.conn)
+    }
+
+    /// Another person signs in on this phone: what was synced for the previous account (its
+    /// reports, tickets, followed reports and the cursor) is dropped, so the next sync starts
+    /// from a snapshot of the new account's. Reference data stays. Queued items keep their owner.
+    pub fn forget_synced_reports(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM reports", [])?;
+        tx.execute("DELETE FROM sync_meta WHERE key = ?1", [meta::CURSOR])?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// The stored cursor, if the phone has ever pulled.
     pub fn cursor(&self) -> Result<Option<smartmap_shared::sync::Cursor>> {
         match self.meta(meta::CURSOR)? {

@@ -42,7 +42,12 @@ impl Inner {
         let account = serde_json::to_string(&pair.user)?;
         let expires = pair.expires_at.to_rfc3339();
         let refresh_expires = pair.refresh_expires_at.to_rfc3339();
+        let new_id = pair.user.get("id").and_then(|v| v.as_str()).map(str::to_owned);
         self.store(|s| {
+            let previous = s.capturing_account()?;
+            if previous.is_some_and(|p| Some(p.id) != new_id) {
+                s.forget_synced_reports()?;
+            }
             s.set_meta_many(&[
                 (meta::ACCESS_TOKEN, Some(&pair.token)),
                 (meta::ACCESS_EXPIRES_AT, Some(&expires)),
