@@ -85,10 +85,20 @@ impl Phone {
         self.client.create_report(draft).await.expect("capturing a report").report_id
     }
 
-    /// Syncs until nothing is left to send (a few rounds: uploads follow pushes).
+    /// Syncs until nothing is left to send. `sync_now` is what the app's "sync now" does: retry
+    /// at once, whatever backoff is held. A transient failure (a request timing out while a
+    /// hundred phones sync on two cores) is retried, as the app's background loop would, a few
+    /// times; anything else fails the test.
     pub async fn sync(&self) {
-        // `sync_now`: what the app's "sync now" does — retry at once, whatever backoff is held.
-        self.client.sync_now().await.expect("a sync");
+        for attempt in 1.. {
+            match self.client.sync_now().await {
+                Ok(_) => break,
+                Err(e) if e.is_transient() && attempt < 5 => {
+                    eprintln!("sync attempt {attempt} failed, retrying: {e}");
+                }
+                Err(e) => panic!("a sync failed: {e:?}"),
+            }
+        }
         let status = self.client.sync_status().await.expect("the sync status");
         assert_eq!(status.pending_items, 0, "nothing may stay queued after a clean sync: {status:?}");
     }
