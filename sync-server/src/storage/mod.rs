@@ -580,6 +580,9 @@ pub trait Storage: DeviceTokenStorage + Send + Sync + 'static {
     /// Attaches every staged photo of `report` and `kind` uploaded by `uploader` that the report
     /// now expects, in one transaction (with a version bump if any); returns how many.
     async fn claim_staged_photos(&self, report: ReportId, kind: PhotoKind, uploader: UserId) -> Result<usize>;
+    /// Whether the photo uploaded with `upload_sha256` for `report` is in the database: attached
+    /// to the report, or staged for it.
+    async fn photo_received(&self, report: ReportId, upload_sha256: &str) -> Result<bool>;
     /// Writes a consistent copy of the database to `file` (SQLite: `VACUUM INTO`). PostgreSQL
     /// is backed up with its own tools (`pg_dump`).
     async fn backup_into(&self, file: &std::path::Path) -> Result<()>;

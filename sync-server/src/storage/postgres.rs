@@ -1053,6 +1053,19 @@ impl Storage for PgStorage {
         self.claim_staged_photos_sql(report, kind, uploader).await
     }
 
+    async fn photo_received(&self, report: ReportId, upload_sha256: &str) -> Result<bool> {
+        let found: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM expected_photos WHERE report_id = $1 AND upload_sha256 = $2 \
+             AND photo_sha256 IS NOT NULL) OR EXISTS (SELECT 1 FROM staged_photos WHERE report_id = $1 \
+             AND upload_sha256 = $2)",
+        )
+        .bind(report.0)
+        .bind(upload_sha256)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(found)
+    }
+
     async fn backup_into(&self, _file: &std::path::Path) -> Result<()> {
         Err(StorageError::Unsupported(
             "back PostgreSQL up with pg_dump, restore with pg_restore, then `smartmap new-epoch`",

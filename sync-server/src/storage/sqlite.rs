@@ -949,6 +949,19 @@ impl Storage for SqliteStorage {
         self.claim_staged_photos_sql(report, kind, uploader).await
     }
 
+    async fn photo_received(&self, report: ReportId, upload_sha256: &str) -> Result<bool> {
+        let found: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM expected_photos WHERE report_id = ?1 AND upload_sha256 = ?2 \
+             AND photo_sha256 IS NOT NULL) OR EXISTS (SELECT 1 FROM staged_photos WHERE report_id = ?1 \
+             AND upload_sha256 = ?2)",
+        )
+        .bind(report.0.as_bytes().as_slice())
+        .bind(upload_sha256)
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(found)
+    }
+
     async fn backup_into(&self, file: &std::path::Path) -> Result<()> {
         self.backup_into_sql(file).await
     }

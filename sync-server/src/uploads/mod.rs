@@ -260,12 +260,11 @@ pub async fn status(state: &AppState, owner: &UserRecord, id: &str) -> ApiResult
     Ok(UploadStatus { upload, offset })
 }
 
-/// Whether the photo a completed upload delivered is attached to its report in the database
-/// (a database restored from an older backup may have lost it while the upload folder kept its
-/// completion marker).
+/// Whether the photo a completed upload delivered is still in the database (attached, or staged
+/// for a report whose mutation has not arrived): a database restored from an older backup may
+/// have lost it while the upload folder kept its completion marker.
 async fn photo_is_attached(state: &AppState, upload: &Upload) -> ApiResult<bool> {
-    let expected = state.storage.expected_photos_of_reports(&[upload.report]).await?;
-    Ok(expected.iter().any(|(_, e)| e.upload_sha256 == upload.sha256 && e.photo_sha256.is_some()))
+    Ok(state.storage.photo_received(upload.report, &upload.sha256).await?)
 }
 
 /// Appends a chunk at `offset` (which must be the stored offset: 409 otherwise). With a
