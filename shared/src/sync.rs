@@ -324,6 +324,10 @@ pub struct PushRequest {
 pub struct PushResponse {
     /// Per-mutation outcomes.
     pub results: Vec<PushResult>,
+    /// The epoch of the database that holds these outcomes: the phone records each
+    /// acknowledgement under it, so after a restore it re-pushes exactly what the older
+    /// history acknowledged.
+    pub epoch: String,
     /// The server's clock when it answered.
     pub server_time: DateTime<Utc>,
 }

@@ -225,11 +225,10 @@ impl Inner {
             let owner = Some(account.id.as_str());
             match self.authed_as(owner, |token| async move { self.api.push(&token, request).await }).await {
                 Ok(response) => {
-                    let epoch = self.store(|s| s.epoch())?;
                     let now = self.now();
                     self.store(|s| {
                         s.record_server_time(response.server_time, now)?;
-                        s.record_outcomes(&ids, &response.results, epoch.as_deref(), now)
+                        s.record_outcomes(&ids, &response.results, Some(response.epoch.as_str()), now)
                     })?;
                     for r in &response.results {
                         match &r.outcome {

@@ -61,7 +61,8 @@ pub async fn push(state: &AppState, user: &UserRecord, request: PushRequest) -> 
         }
         rest = later;
     }
-    Ok(PushResponse { results, server_time: state.clock.now() })
+    let epoch = state.storage.sync_epoch().await?;
+    Ok(PushResponse { results, epoch, server_time: state.clock.now() })
 }
 
 /// One mutation: the stored outcome if it was seen before, else applied now (or refused, and
