@@ -52,7 +52,7 @@ impl Phone {
         let dir = Arc::new(tempfile::tempdir().expect("a temporary directory"));
         let db = dir.path().join("phone.db");
         let client = Client::open_with(&db, config).await.expect("opening the phone's database");
-        Phone { client, db, dir: dir }
+        Phone { client, db, dir }
     }
 
     /// The same installation after the app was killed and started again.

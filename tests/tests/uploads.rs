@@ -269,7 +269,9 @@ async fn requests_tus_forbids_are_refused_with_the_status_it_names(backend: Back
 
     // Metadata: each required key, and nonsense values, named in the problem.
     let sha = smartmap_shared::sync::sha256_hex(&bytes);
-    let cases: [(Vec<(&str, &str)>, &str, &str); 6] = [
+    // (metadata pairs, the field named, the code)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: [Case; 6] = [
         (vec![("report", &report), ("kind", "report")], "Upload-Metadata.sha256", "required"),
         (vec![("sha256", &sha), ("kind", "report")], "Upload-Metadata.report", "required"),
         (vec![("sha256", &sha), ("report", &report)], "Upload-Metadata.kind", "required"),
