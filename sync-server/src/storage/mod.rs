@@ -441,7 +441,7 @@ pub struct StatsRow {
 
 /// Everything the server stores. Both backends pass the same conformance suite.
 #[async_trait]
-pub trait Storage: DeviceTokenStorage + Send + Sync + 'static {
+pub trait Storage: DeviceTokenStorage + SyncStorage + Send + Sync + 'static {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<()>;
 
@@ -540,8 +540,13 @@ pub trait Storage: DeviceTokenStorage + Send + Sync + 'static {
     async fn upsert_sla_override(&self, rule: &SlaRule) -> Result<()>;
     /// Removes the override of a category and body; `false` if there was none.
     async fn delete_sla_override(&self, category: &CategoryId, body: &BodyId) -> Result<bool>;
+}
 
-    // ---- Sync (issue #3) ------------------------------------------------------------------
+/// What the sync protocol stores (issue #3): the epoch, the change log written by triggers,
+/// applied mutations, follows, promised and staged photos. Implemented for each backend in its
+/// `*_sync.rs` file.
+#[async_trait]
+pub trait SyncStorage: Send + Sync {
     /// The database's epoch (its history's name, part of every cursor).
     async fn sync_epoch(&self) -> Result<String>;
     /// Replaces the epoch (after a restore): every cursor of the old history becomes invalid.

@@ -126,21 +126,22 @@ async fn attach_in(tx: &mut PgConnection, report: ReportId, upload_sha256: &str,
     Ok(())
 }
 
-impl PgStorage {
-    pub(super) async fn sync_epoch_sql(&self) -> Result<String> {
+#[async_trait]
+impl SyncStorage for PgStorage {
+    async fn sync_epoch(&self) -> Result<String> {
         Ok(sqlx::query_scalar("SELECT value FROM sync_meta WHERE key = 'epoch'").fetch_one(&self.pool).await?)
     }
 
-    pub(super) async fn replace_sync_epoch_sql(&self, epoch: &str) -> Result<()> {
+    async fn replace_sync_epoch(&self, epoch: &str) -> Result<()> {
         sqlx::query("UPDATE sync_meta SET value = $1 WHERE key = 'epoch'").bind(epoch).execute(&self.pool).await?;
         Ok(())
     }
 
-    pub(super) async fn change_head_sql(&self) -> Result<i64> {
+    async fn change_head(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0)::bigint FROM change_log").fetch_one(&self.pool).await?)
     }
 
-    pub(super) async fn changes_after_sql(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<ChangeRow>> {
+    async fn changes_after(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<ChangeRow>> {
         let rows = sqlx::query(
             "SELECT seq, entity, entity_id, deleted FROM ( \
                (SELECT * FROM change_log WHERE audience_user = $1 AND seq > $2 ORDER BY seq LIMIT $3) \
@@ -164,7 +165,7 @@ impl PgStorage {
             .collect()
     }
 
-    pub(super) async fn applied_mutation_sql(&self, id: Uuid) -> Result<Option<AppliedMutationRecord>> {
+    async fn applied_mutation(&self, id: Uuid) -> Result<Option<AppliedMutationRecord>> {
         let row = sqlx::query("SELECT * FROM applied_mutations WHERE mutation_id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -172,17 +173,11 @@ impl PgStorage {
         row.as_ref().map(mutation_row).transpose()
     }
 
-    pub(super) async fn record_mutation_sql(&self, m: &AppliedMutationRecord) -> Result<()> {
+    async fn record_mutation(&self, m: &AppliedMutationRecord) -> Result<()> {
         insert_mutation(&self.pool, m).await
     }
 
-    pub(super) async fn set_follow_sql(
-        &self,
-        user: UserId,
-        report: ReportId,
-        follow: bool,
-        m: &AppliedMutationRecord,
-    ) -> Result<()> {
+    async fn set_follow(&self, user: UserId, report: ReportId, follow: bool, m: &AppliedMutationRecord) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         insert_mutation(&mut *tx, m).await?;
         if follow {
@@ -205,7 +200,7 @@ impl PgStorage {
         Ok(())
     }
 
-    pub(super) async fn followed_reports_sql(&self, user: UserId) -> Result<Vec<ReportId>> {
+    async fn followed_reports(&self, user: UserId) -> Result<Vec<ReportId>> {
         let rows: Vec<Uuid> =
             sqlx::query_scalar("SELECT report_id FROM follows WHERE user_id = $1 ORDER BY created_at")
                 .bind(user.0)
@@ -214,7 +209,7 @@ impl PgStorage {
         Ok(rows.into_iter().map(ReportId).collect())
     }
 
-    pub(super) async fn expected_photos_sql(&self, ids: &[ReportId]) -> Result<Vec<(ReportId, ExpectedPhotoRecord)>> {
+    async fn expected_photos_of_reports(&self, ids: &[ReportId]) -> Result<Vec<(ReportId, ExpectedPhotoRecord)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -242,7 +237,7 @@ impl PgStorage {
             .collect()
     }
 
-    pub(super) async fn attach_expected_photo_sql(
+    async fn attach_expected_photo(
         &self,
         report: ReportId,
         upload_sha256: &str,
@@ -275,7 +270,7 @@ impl PgStorage {
         Ok(AttachOutcome::Attached { still_pending: pending as usize })
     }
 
-    pub(super) async fn stage_photo_sql(&self, s: &StagedPhotoRecord) -> Result<bool> {
+    async fn stage_photo(&self, s: &StagedPhotoRecord) -> Result<bool> {
         let done = sqlx::query(
             "INSERT INTO staged_photos (report_id, kind, upload_sha256, uploader, sha256, width, height, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
@@ -293,12 +288,7 @@ impl PgStorage {
         Ok(done.rows_affected() == 1)
     }
 
-    pub(super) async fn claim_staged_photos_sql(
-        &self,
-        report: ReportId,
-        kind: PhotoKind,
-        uploader: UserId,
-    ) -> Result<usize> {
+    async fn claim_staged_photos(&self, report: ReportId, kind: PhotoKind, uploader: UserId) -> Result<usize> {
         let mut tx = self.pool.begin().await?;
         // Lock the report row first (lock order); no version change unless something is claimed.
         sqlx::query("SELECT 1 FROM reports WHERE id = $1 FOR NO KEY UPDATE").bind(report.0).execute(&mut *tx).await?;
@@ -334,5 +324,24 @@ impl PgStorage {
         }
         tx.commit().await?;
         Ok(rows.len())
+    }
+
+    async fn photo_received(&self, report: ReportId, upload_sha256: &str) -> Result<bool> {
+        let found: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM expected_photos WHERE report_id = $1 AND upload_sha256 = $2 \
+             AND photo_sha256 IS NOT NULL) OR EXISTS (SELECT 1 FROM staged_photos WHERE report_id = $1 \
+             AND upload_sha256 = $2)",
+        )
+        .bind(report.0)
+        .bind(upload_sha256)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(found)
+    }
+
+    async fn backup_into(&self, _file: &std::path::Path) -> Result<()> {
+        Err(StorageError::Unsupported(
+            "back PostgreSQL up with pg_dump, restore with pg_restore, then `smartmap new-epoch`",
+        ))
     }
 }

@@ -149,21 +149,22 @@ async fn bump_version(tx: &mut SqliteConnection, report: ReportId, at: DateTime<
     Ok(())
 }
 
-impl SqliteStorage {
-    pub(super) async fn sync_epoch_sql(&self) -> Result<String> {
+#[async_trait]
+impl SyncStorage for SqliteStorage {
+    async fn sync_epoch(&self) -> Result<String> {
         Ok(sqlx::query_scalar("SELECT value FROM sync_meta WHERE key = 'epoch'").fetch_one(&self.reader).await?)
     }
 
-    pub(super) async fn replace_sync_epoch_sql(&self, epoch: &str) -> Result<()> {
+    async fn replace_sync_epoch(&self, epoch: &str) -> Result<()> {
         sqlx::query("UPDATE sync_meta SET value = ? WHERE key = 'epoch'").bind(epoch).execute(&self.writer).await?;
         Ok(())
     }
 
-    pub(super) async fn change_head_sql(&self) -> Result<i64> {
+    async fn change_head(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM change_log").fetch_one(&self.reader).await?)
     }
 
-    pub(super) async fn changes_after_sql(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<ChangeRow>> {
+    async fn changes_after(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<ChangeRow>> {
         // Two index range scans (the user's rows, everyone's rows) merged by seq.
         let rows = sqlx::query(
             "SELECT seq, entity, entity_id, deleted FROM ( \
@@ -188,7 +189,7 @@ impl SqliteStorage {
             .collect()
     }
 
-    pub(super) async fn applied_mutation_sql(&self, id: Uuid) -> Result<Option<AppliedMutationRecord>> {
+    async fn applied_mutation(&self, id: Uuid) -> Result<Option<AppliedMutationRecord>> {
         let row = sqlx::query("SELECT * FROM applied_mutations WHERE mutation_id = ?")
             .bind(id.as_bytes().as_slice())
             .fetch_optional(&self.writer)
@@ -196,17 +197,11 @@ impl SqliteStorage {
         row.as_ref().map(mutation_row).transpose()
     }
 
-    pub(super) async fn record_mutation_sql(&self, m: &AppliedMutationRecord) -> Result<()> {
+    async fn record_mutation(&self, m: &AppliedMutationRecord) -> Result<()> {
         insert_mutation(&self.writer, m).await
     }
 
-    pub(super) async fn set_follow_sql(
-        &self,
-        user: UserId,
-        report: ReportId,
-        follow: bool,
-        m: &AppliedMutationRecord,
-    ) -> Result<()> {
+    async fn set_follow(&self, user: UserId, report: ReportId, follow: bool, m: &AppliedMutationRecord) -> Result<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         insert_mutation(&mut *tx, m).await?;
         if follow {
@@ -227,7 +222,7 @@ impl SqliteStorage {
         Ok(())
     }
 
-    pub(super) async fn followed_reports_sql(&self, user: UserId) -> Result<Vec<ReportId>> {
+    async fn followed_reports(&self, user: UserId) -> Result<Vec<ReportId>> {
         let rows: Vec<Vec<u8>> =
             sqlx::query_scalar("SELECT report_id FROM follows WHERE user_id = ? ORDER BY created_at")
                 .bind(user.0.as_bytes().as_slice())
@@ -236,7 +231,7 @@ impl SqliteStorage {
         rows.into_iter().map(|b| uuid_of(b).map(ReportId)).collect()
     }
 
-    pub(super) async fn expected_photos_sql(&self, ids: &[ReportId]) -> Result<Vec<(ReportId, ExpectedPhotoRecord)>> {
+    async fn expected_photos_of_reports(&self, ids: &[ReportId]) -> Result<Vec<(ReportId, ExpectedPhotoRecord)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -264,7 +259,7 @@ impl SqliteStorage {
             .collect()
     }
 
-    pub(super) async fn attach_expected_photo_sql(
+    async fn attach_expected_photo(
         &self,
         report: ReportId,
         upload_sha256: &str,
@@ -291,7 +286,7 @@ impl SqliteStorage {
         Ok(AttachOutcome::Attached { still_pending })
     }
 
-    pub(super) async fn stage_photo_sql(&self, s: &StagedPhotoRecord) -> Result<bool> {
+    async fn stage_photo(&self, s: &StagedPhotoRecord) -> Result<bool> {
         let done = sqlx::query(
             "INSERT INTO staged_photos (report_id, kind, upload_sha256, uploader, sha256, width, height, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -309,12 +304,7 @@ impl SqliteStorage {
         Ok(done.rows_affected() == 1)
     }
 
-    pub(super) async fn claim_staged_photos_sql(
-        &self,
-        report: ReportId,
-        kind: PhotoKind,
-        uploader: UserId,
-    ) -> Result<usize> {
+    async fn claim_staged_photos(&self, report: ReportId, kind: PhotoKind, uploader: UserId) -> Result<usize> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let rows = sqlx::query(
             "SELECT s.* FROM staged_photos s JOIN expected_photos e ON e.report_id = s.report_id \
@@ -351,9 +341,22 @@ impl SqliteStorage {
         Ok(rows.len())
     }
 
-    pub(super) async fn backup_into_sql(&self, file: &std::path::Path) -> Result<()> {
+    async fn backup_into(&self, file: &std::path::Path) -> Result<()> {
         let path = file.to_str().ok_or(StorageError::Unsupported("a backup path that is not UTF-8"))?;
         sqlx::query("VACUUM INTO ?").bind(path).execute(&self.writer).await?;
         Ok(())
+    }
+
+    async fn photo_received(&self, report: ReportId, upload_sha256: &str) -> Result<bool> {
+        let found: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM expected_photos WHERE report_id = ?1 AND upload_sha256 = ?2 \
+             AND photo_sha256 IS NOT NULL) OR EXISTS (SELECT 1 FROM staged_photos WHERE report_id = ?1 \
+             AND upload_sha256 = ?2)",
+        )
+        .bind(report.0.as_bytes().as_slice())
+        .bind(upload_sha256)
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(found)
     }
 }
