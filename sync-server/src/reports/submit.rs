@@ -13,8 +13,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use smartmap_shared::category::Category;
 use smartmap_shared::geo::LatLon;
-use smartmap_shared::ids::DistrictId;
-use smartmap_shared::ids::{CategoryId, ReportId};
+use smartmap_shared::ids::{CategoryId, DistrictId, ReportId};
 use smartmap_shared::preview::{Plan, plan};
 use smartmap_shared::report::{Action, ReportStatus, TransitionContext, transition};
 
