@@ -12,6 +12,7 @@
 //! - [`geo`], [`district`]: coordinates, polygons, and which district holds a point.
 //! - [`routing`]: category × district → the responsible body.
 //! - [`calendar`], [`sla`]: the Georgian working-day calendar and response deadlines.
+//! - [`preview`]: where a report will go and when it is due, for submission and preview alike.
 //! - [`report`]: the report life cycle as a state machine of legal transitions.
 //! - [`sync`]: the sync protocol's wire types (mutations, change feed, tokens, tus constants).
 
@@ -24,6 +25,7 @@ pub mod i18n;
 pub mod ids;
 #[cfg(feature = "photo")]
 pub mod photo;
+pub mod preview;
 pub mod report;
 pub mod role;
 pub mod routing;

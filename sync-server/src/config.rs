@@ -50,6 +50,9 @@ pub struct Settings {
     pub upload_expiry_hours: i64,
     /// Where unfinished resumable uploads live; default `<data_dir>/uploads`.
     pub uploads_dir: Option<PathBuf>,
+    /// The built web UI (`cargo xtask ui` writes it), served at `/` when it holds an
+    /// `index.html`; relative paths are taken from the working directory.
+    pub ui_dir: PathBuf,
 }
 
 impl Default for Settings {
@@ -75,6 +78,7 @@ impl Default for Settings {
             refresh_grace_seconds: 30,
             upload_expiry_hours: 24,
             uploads_dir: None,
+            ui_dir: PathBuf::from("ui/dist"),
         }
     }
 }

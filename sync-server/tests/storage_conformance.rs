@@ -1181,10 +1181,10 @@ async fn following_puts_a_report_in_the_followers_feed(s: Arc<dyn Storage>) {
     let w = World::seed(&*s).await;
     let r = insert(&*s, w.report(&w.nino, "cleaning", 41.7018, 44.7197, at(0))).await;
     let follow = mutation(&w.giorgi, StoredOutcome::Applied(json!({ "following": true })));
-    s.set_follow(w.giorgi.id, r.id, true, &follow).await.unwrap();
+    s.set_follow(w.giorgi.id, r.id, true, follow.created_at, Some(&follow)).await.unwrap();
     assert_eq!(s.followed_reports(w.giorgi.id).await.unwrap(), vec![r.id]);
     assert_eq!(report_rows(&*s, &w.giorgi, r.id).await.last().map(|r| r.1), Some(false));
-    let err = s.set_follow(w.giorgi.id, r.id, true, &follow).await.unwrap_err();
+    let err = s.set_follow(w.giorgi.id, r.id, true, follow.created_at, Some(&follow)).await.unwrap_err();
     assert!(matches!(err, StorageError::Conflict { field: "mutation_id" }), "{err:?}");
 
     // A change to the report now reaches the follower too.
@@ -1200,11 +1200,23 @@ async fn following_puts_a_report_in_the_followers_feed(s: Arc<dyn Storage>) {
     assert_eq!(report_rows(&*s, &w.giorgi, r.id).await.len(), before + 1);
 
     let unfollow = mutation(&w.giorgi, StoredOutcome::Applied(json!({ "following": false })));
-    s.set_follow(w.giorgi.id, r.id, false, &unfollow).await.unwrap();
+    s.set_follow(w.giorgi.id, r.id, false, unfollow.created_at, Some(&unfollow)).await.unwrap();
     assert!(s.followed_reports(w.giorgi.id).await.unwrap().is_empty());
     assert_eq!(report_rows(&*s, &w.giorgi, r.id).await.last().map(|r| r.1), Some(true), "a tombstone");
     // The reporter never loses their own report by (un)following it.
     let own = mutation(&w.nino, StoredOutcome::Applied(json!({ "following": false })));
-    s.set_follow(w.nino.id, r.id, false, &own).await.unwrap();
+    s.set_follow(w.nino.id, r.id, false, own.created_at, Some(&own)).await.unwrap();
     assert_eq!(report_rows(&*s, &w.nino, r.id).await.last().map(|r| r.1), Some(false));
+
+    // A browser follows without a mutation: the same table, so the phone's feed sees it; twice
+    // is once.
+    for _ in 0..2 {
+        s.set_follow(w.giorgi.id, r.id, true, at(2), None).await.unwrap();
+    }
+    assert_eq!(s.followed_reports(w.giorgi.id).await.unwrap(), vec![r.id]);
+    assert_eq!(report_rows(&*s, &w.giorgi, r.id).await.last().map(|r| r.1), Some(false));
+    for _ in 0..2 {
+        s.set_follow(w.giorgi.id, r.id, false, at(3), None).await.unwrap();
+    }
+    assert!(s.followed_reports(w.giorgi.id).await.unwrap().is_empty());
 }

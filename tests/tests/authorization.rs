@@ -96,6 +96,11 @@ async fn plausible_call(app: &TestApp, w: &World, route: &RouteDoc, caller: Opti
     match (route.method, route.path) {
         ("GET", "/media/{file}") => app.get(&format!("/media/{}", w.photo_file), token).await,
         ("GET", "/api/reports/{id}") => app.get(&format!("/api/reports/{}", w.ticket), token).await,
+        ("GET", "/api/preview") => app.get("/api/preview?category=cleaning&lat=41.8027&lon=44.8291", token).await,
+        ("POST" | "DELETE", "/api/reports/{id}/follow") => {
+            let method = Method::from_bytes(route.method.as_bytes()).unwrap();
+            app.send(app.request(method, &format!("/api/reports/{}/follow", w.ticket), token)).await
+        }
         ("GET", path) if !path.contains('{') => app.get(path, token).await,
         ("GET", "/open311/v2/tokens/{token}") => {
             let posted = open311_post(app, admin).await.expect(200);

@@ -189,8 +189,14 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me(CurrentUser(user): CurrentUser) -> axum::Json<Value> {
-    axum::Json(account_json(&user))
+/// The caller's account, with the names of its scope (`district_name`, `body_name`: `{ka, en}`
+/// or null) for the UI to show whose queue it is.
+async fn me(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> axum::Json<Value> {
+    let reference = state.reference();
+    let mut account = account_json(&user);
+    account["district_name"] = json!(user.district.as_ref().and_then(|d| reference.districts.get(d)).map(|d| &d.name));
+    account["body_name"] = json!(user.body.as_ref().and_then(|b| reference.body(b)).map(|b| &b.name));
+    axum::Json(account)
 }
 
 async fn my_reports(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<axum::Json<Value>> {

@@ -59,7 +59,14 @@ const fn r(
 
 /// Every API route.
 pub const ROUTES: &[RouteDoc] = &[
-    r("GET", "/", Access::Public, "The front page (server-rendered, Georgian first).", None),
+    r(
+        "GET",
+        "/",
+        Access::Public,
+        "The web UI's index.html when it is built (the `ui_dir` setting; its other files are served beside it), \
+         else a server-rendered front page.",
+        None,
+    ),
     r("GET", "/api/health", Access::Public, "Liveness and database check.", None),
     r("GET", "/api/openapi.json", Access::Public, "This description.", None),
     r("GET", "/api/categories", Access::Public, "Report categories with names (ka, en) and deadlines.", None),
@@ -151,6 +158,22 @@ pub const ROUTES: &[RouteDoc] = &[
         None,
     ),
     r(
+        "GET",
+        "/api/preview",
+        Access::Public,
+        "Where a report of `category` at `lat`,`lon` would go and when it would be due: {district, district_name, \
+         body, body_name, matched, sla, deadline, from}, computed as a submission would be.",
+        None,
+    ),
+    r(
+        "POST",
+        "/api/reports/{id}/follow",
+        Access::SignedIn,
+        "Follow a report (idempotent): its changes reach the caller's phone and `following` shows on it.",
+        None,
+    ),
+    r("DELETE", "/api/reports/{id}/follow", Access::SignedIn, "Stop following a report (idempotent).", None),
+    r(
         "POST",
         "/api/reports/{id}/dispute",
         Access::SignedIn,
@@ -169,6 +192,21 @@ pub const ROUTES: &[RouteDoc] = &[
         "/api/staff/queue",
         Access::Roles(STAFF),
         "Open reports in the caller's district or department, nearest deadline first.",
+        None,
+    ),
+    r(
+        "GET",
+        "/api/staff/queue.csv",
+        Access::Roles(STAFF),
+        "The queue as CSV (UTF-8 with BOM, RFC 4180; same scope and filters, every matching report up to 10 000).",
+        None,
+    ),
+    r(
+        "GET",
+        "/api/staff/dashboard",
+        Access::Roles(STAFF),
+        "Figures over the caller's district or department (from, to: creation time): by status, by category, \
+         on-time rate, open and overdue counts, the 50 most overdue reports.",
         None,
     ),
     r(

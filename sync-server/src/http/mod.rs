@@ -1,5 +1,5 @@
 //! The HTTP surface: one router per feature, merged here, with problem+json for everything that
-//! goes wrong (including unknown routes and wrong methods).
+//! goes wrong (including unknown routes and wrong methods), and the built web UI ([`ui`]) at `/`.
 
 pub mod accounts;
 pub mod admin;
@@ -10,6 +10,7 @@ pub mod reference;
 pub mod reports;
 pub mod staff;
 pub mod sync;
+pub mod ui;
 pub mod uploads;
 
 use crate::error::ApiError;
@@ -17,8 +18,8 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::Next;
+use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
@@ -27,7 +28,7 @@ pub fn router(state: AppState) -> Router {
     // Photos are checked one by one by the pipeline; this caps the whole request.
     let body_limit = state.settings.max_photos * state.settings.max_photo_bytes + 1024 * 1024;
     Router::new()
-        .route("/", get(index))
+        .route("/", get(ui::index))
         .route("/api/openapi.json", get(openapi::openapi_json))
         .merge(accounts::router())
         .merge(reports::router())
@@ -39,7 +40,8 @@ pub fn router(state: AppState) -> Router {
         .merge(uploads::router(state.settings.max_photo_bytes))
         // Who may call what is decided here, from the catalogue, before any body is read.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), gate))
-        .fallback(|| async { ApiError::NotFound("route") })
+        // Unknown paths: a file of the built UI, else the JSON 404.
+        .fallback(ui::fallback)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
         // Outside the gate, so its refusals on upload routes carry `Tus-Resumable` too.
@@ -108,9 +110,4 @@ async fn cors(request: Request, next: Next) -> Response {
     let exposed = uploads::EXPOSED_HEADERS.join(", ");
     headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_str(&exposed).expect("ASCII names"));
     response
-}
-
-/// A minimal server-rendered front page until the UI arrives: what this is and where the API is.
-async fn index() -> impl IntoResponse {
-    Html(include_str!("index.html"))
 }

@@ -112,6 +112,9 @@ fn query_parameters(method: &str, path: &str) -> Vec<Value> {
     match (method, path) {
         ("GET", "/api/map/reports") => of::<reports::MapParams>(),
         ("GET", "/api/staff/queue") => of::<staff::QueueParams>(),
+        ("GET", "/api/staff/queue.csv") => of::<staff::QueueCsvParams>(),
+        ("GET", "/api/staff/dashboard") => of::<staff::DashboardParams>(),
+        ("GET", "/api/preview") => of::<reports::PreviewParams>(),
         ("GET", "/api/staff/templates") => of::<staff::TemplateParams>(),
         ("GET", "/api/sync/pull") => of::<super::sync::PullParams>(),
         _ => Vec::new(),

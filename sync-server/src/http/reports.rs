@@ -1,11 +1,11 @@
-//! Public report routes: submit, read one (with timeline and photos), dispute a closure, and the
-//! map query as GeoJSON.
+//! Public report routes: submit and preview a submission, read one (with timeline and photos),
+//! follow one, dispute a closure, and the map query as GeoJSON.
 
 use super::extract::{Json, JsonWithPhotos, Query};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::error::{ApiError, ApiResult};
 use crate::reports::actions::{ActionRequest, act, scope_of};
-use crate::reports::{submit, views};
+use crate::reports::{follow, submit, views};
 use crate::state::AppState;
 use crate::storage::ReportQuery;
 use axum::Router;
@@ -26,6 +26,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/reports", post(submit_report))
         .route("/api/reports/{id}", get(report_detail))
         .route("/api/reports/{id}/dispute", post(dispute))
+        .route("/api/reports/{id}/follow", post(follow_report).delete(unfollow_report))
+        .route("/api/preview", get(preview))
         .route("/api/map/reports", get(map_reports))
 }
 
@@ -76,10 +78,57 @@ async fn report_detail(
     };
     let expected: Vec<_> = state.storage.expected_photos_of_reports(&[id]).await?.into_iter().map(|(_, e)| e).collect();
     body = views::with_pending(body, &expected);
-    if viewer.as_ref().is_some_and(|v| v.id == report.reporter) {
-        body["mine"] = json!(true);
+    if let Some(viewer) = &viewer {
+        if viewer.id == report.reporter {
+            body["mine"] = json!(true);
+        }
+        body["following"] = json!(follow::is_following(&state, viewer, id).await?);
     }
     Ok(axum::Json(body))
+}
+
+/// `POST /api/reports/{id}/follow`: the caller follows the report (idempotent).
+async fn follow_report(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let id = report_id(&id)?;
+    follow::set_following(&state, &user, id, true).await?;
+    Ok(axum::Json(json!({ "report_id": id, "following": true })))
+}
+
+/// `DELETE /api/reports/{id}/follow`: the caller stops following the report (idempotent).
+async fn unfollow_report(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let id = report_id(&id)?;
+    follow::set_following(&state, &user, id, false).await?;
+    Ok(axum::Json(json!({ "report_id": id, "following": false })))
+}
+
+/// Where a report would go and when it would be due.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewParams {
+    /// Category slug.
+    pub category: String,
+    /// Latitude, degrees north.
+    pub lat: f64,
+    /// Longitude, degrees east.
+    pub lon: f64,
+}
+
+/// `GET /api/preview`: district, body and deadline of a report not sent yet, by the code
+/// submission uses; the same errors as a submission for the category and the location.
+async fn preview(
+    State(state): State<AppState>,
+    Query(p): Query<PreviewParams>,
+) -> ApiResult<axum::Json<smartmap_shared::preview::Preview>> {
+    let reference = state.reference();
+    Ok(axum::Json(crate::reports::preview::preview(&reference, &p.category, p.lat, p.lon, state.clock.now())?))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -134,7 +183,7 @@ fn split_list(raw: &Option<String>) -> impl Iterator<Item = &str> {
 }
 
 /// Parses `from`/`to`: a date (Tbilisi midnight; `to` takes the next midnight) or an instant.
-fn parse_time(field: &'static str, raw: &str, end_of_day: bool) -> ApiResult<DateTime<Utc>> {
+pub fn parse_time(field: &'static str, raw: &str, end_of_day: bool) -> ApiResult<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Ok(t.with_timezone(&Utc));
     }

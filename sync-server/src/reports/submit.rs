@@ -2,18 +2,20 @@
 
 use super::photos;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::state::AppState;
+use crate::state::{AppState, Reference};
 use crate::storage::{
     EventRecord, NewReport, Open311SubmissionRecord, PhotoKind, PhotoRecord, ReportRecord, StorageError, StoredOutcome,
     SyncEffects, UserRecord,
 };
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use smartmap_shared::category::Category;
 use smartmap_shared::geo::LatLon;
-use smartmap_shared::ids::{CategoryId, ReportId};
+use smartmap_shared::ids::{CategoryId, DistrictId, ReportId};
+use smartmap_shared::preview::{Plan, plan};
 use smartmap_shared::report::{Action, ReportStatus, TransitionContext, transition};
-use smartmap_shared::sla::{effective_sla, sla_deadline};
 
 /// The JSON a reporter sends (the `report` part of the multipart form, or the whole JSON body).
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -108,35 +110,11 @@ async fn store_submission(
     let form: SubmitReport = crate::http::extract::parse_json("the report", raw_json)?;
     let reference = state.reference();
     let mut errors = Vec::new();
+    let category = reportable_category(&reference, &form.category).map_err(|e| errors.push(e)).ok();
+    let located = locate(&reference, form.location.lat, form.location.lon).map_err(|e| errors.push(e)).ok();
     let mut problem = |field: &str, code: &'static str, message: String| {
         errors.push(FieldError { field: field.into(), code, message })
     };
-
-    let category = match CategoryId::parse(form.category.clone()).ok().and_then(|id| reference.category(&id)) {
-        Some(c) if c.active => Some(c.clone()),
-        Some(_) => {
-            problem("category", "inactive_category", format!("category '{}' no longer takes reports", form.category));
-            None
-        }
-        None => {
-            problem("category", "unknown_category", format!("there is no category '{}'", form.category));
-            None
-        }
-    };
-    let point = match LatLon::new(form.location.lat, form.location.lon) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            problem("location", "invalid_coordinates", e.to_string());
-            None
-        }
-    };
-    let district = point.and_then(|p| {
-        let found = reference.districts.locate(p).map(|d| d.id.clone());
-        if found.is_none() {
-            problem("location", "outside_tbilisi", "the location is not inside any district of Tbilisi".into());
-        }
-        found
-    });
     let description = form.description.trim().to_owned();
     let chars = description.chars().count();
     if chars == 0 {
@@ -152,7 +130,7 @@ async fn store_submission(
     if address.as_ref().is_some_and(|a| a.chars().count() > MAX_ADDRESS_CHARS) {
         problem("address", "too_long", format!("at most {MAX_ADDRESS_CHARS} characters"));
     }
-    let (Some(category), Some(point), Some(district), true) = (category, point, district, errors.is_empty()) else {
+    let (Some(category), Some((point, district)), true) = (category, located, errors.is_empty()) else {
         return Err(ApiError::Invalid(errors));
     };
 
@@ -172,10 +150,8 @@ async fn store_submission(
     let photos = photos::intake(state, uploads, PhotoKind::Report).await?;
     let retry_sha256 = payload_sha256.clone();
     let now = state.clock.now();
-    let route = reference.routing.route(&category.id, &district);
     // The routed body's own deadline for this category, if an admin set one, else the category's.
-    let sla = effective_sla(category.sla, &reference.sla_overrides, &category.id, &route.body);
-    let deadline = sla_deadline(&reference.calendar, now, sla);
+    let Plan { route, deadline, .. } = plan_route(&reference, &category, &district, now);
     let ctx = TransitionContext {
         report: id,
         body: None,
@@ -248,6 +224,45 @@ async fn store_submission(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The category a new report may be filed under: one that exists and still takes reports.
+pub fn reportable_category(reference: &Reference, raw: &str) -> Result<Category, FieldError> {
+    match CategoryId::parse(raw).ok().and_then(|id| reference.category(&id)) {
+        Some(c) if c.active => Ok(c.clone()),
+        Some(_) => Err(FieldError {
+            field: "category".into(),
+            code: "inactive_category",
+            message: format!("category '{raw}' no longer takes reports"),
+        }),
+        None => Err(FieldError {
+            field: "category".into(),
+            code: "unknown_category",
+            message: format!("there is no category '{raw}'"),
+        }),
+    }
+}
+
+/// Where a new report lies: valid coordinates inside a district of Tbilisi (errors name
+/// `location`).
+pub fn locate(reference: &Reference, lat: f64, lon: f64) -> Result<(LatLon, DistrictId), FieldError> {
+    let point = LatLon::new(lat, lon).map_err(|e| FieldError {
+        field: "location".into(),
+        code: "invalid_coordinates",
+        message: e.to_string(),
+    })?;
+    let district = reference.districts.locate(point).ok_or_else(|| FieldError {
+        field: "location".into(),
+        code: "outside_tbilisi",
+        message: "the location is not inside any district of Tbilisi".into(),
+    })?;
+    Ok((point, district.id.clone()))
+}
+
+/// The body and deadline of a report of `category` in `district` arriving at `now`: what
+/// submission stores and what `GET /api/preview` shows.
+pub fn plan_route(reference: &Reference, category: &Category, district: &DistrictId, now: DateTime<Utc>) -> Plan {
+    plan(&reference.routing, &reference.sla_overrides, &reference.calendar, &category.id, category.sla, district, now)
 }
 
 /// A submission whose id is already stored: the same reporter sending the same payload gets the

@@ -559,14 +559,16 @@ pub trait SyncStorage: Send + Sync {
     async fn applied_mutation(&self, id: uuid::Uuid) -> Result<Option<AppliedMutationRecord>>;
     /// Stores a mutation on its own (a rejection); `Conflict { field: "mutation_id" }` if stored.
     async fn record_mutation(&self, mutation: &AppliedMutationRecord) -> Result<()>;
-    /// Follows (`true`) or stops following a report, with its mutation, in one transaction.
-    /// Idempotent; `Conflict { field: "mutation_id" }` if the mutation is already stored.
+    /// Follows (`true`) or stops following a report as of `at`, with the mutation that asked for
+    /// it (a phone's; `None` from the browser) in the same transaction. Idempotent;
+    /// `Conflict { field: "mutation_id" }` if the mutation is already stored.
     async fn set_follow(
         &self,
         user: UserId,
         report: ReportId,
         follow: bool,
-        mutation: &AppliedMutationRecord,
+        at: DateTime<Utc>,
+        mutation: Option<&AppliedMutationRecord>,
     ) -> Result<()>;
     /// The reports a user follows.
     async fn followed_reports(&self, user: UserId) -> Result<Vec<ReportId>>;

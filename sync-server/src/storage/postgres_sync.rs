@@ -177,16 +177,25 @@ impl SyncStorage for PgStorage {
         insert_mutation(&self.pool, m).await
     }
 
-    async fn set_follow(&self, user: UserId, report: ReportId, follow: bool, m: &AppliedMutationRecord) -> Result<()> {
+    async fn set_follow(
+        &self,
+        user: UserId,
+        report: ReportId,
+        follow: bool,
+        at: DateTime<Utc>,
+        mutation: Option<&AppliedMutationRecord>,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        insert_mutation(&mut *tx, m).await?;
+        if let Some(m) = mutation {
+            insert_mutation(&mut *tx, m).await?;
+        }
         if follow {
             sqlx::query(
                 "INSERT INTO follows (user_id, report_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             )
             .bind(user.0)
             .bind(report.0)
-            .bind(m.created_at)
+            .bind(at)
             .execute(&mut *tx)
             .await?;
         } else {

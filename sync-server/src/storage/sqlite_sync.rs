@@ -201,14 +201,23 @@ impl SyncStorage for SqliteStorage {
         insert_mutation(&self.writer, m).await
     }
 
-    async fn set_follow(&self, user: UserId, report: ReportId, follow: bool, m: &AppliedMutationRecord) -> Result<()> {
+    async fn set_follow(
+        &self,
+        user: UserId,
+        report: ReportId,
+        follow: bool,
+        at: DateTime<Utc>,
+        mutation: Option<&AppliedMutationRecord>,
+    ) -> Result<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        insert_mutation(&mut *tx, m).await?;
+        if let Some(m) = mutation {
+            insert_mutation(&mut *tx, m).await?;
+        }
         if follow {
             sqlx::query("INSERT INTO follows (user_id, report_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
                 .bind(user.0.as_bytes().as_slice())
                 .bind(report.0.as_bytes().as_slice())
-                .bind(ms(m.created_at))
+                .bind(ms(at))
                 .execute(&mut *tx)
                 .await?;
         } else {

@@ -372,7 +372,7 @@ async fn follow(state: &AppState, user: &UserRecord, m: &Mutation, p: Follow) ->
     }
     let result = json!({ "report_id": p.report_id, "following": p.follow });
     let record = record_of(state, user, m, StoredOutcome::Applied(result.clone()));
-    match state.storage.set_follow(user.id, p.report_id, p.follow, &record).await {
+    match state.storage.set_follow(user.id, p.report_id, p.follow, record.created_at, Some(&record)).await {
         Ok(()) => Ok(result),
         Err(crate::storage::StorageError::Conflict { field: "mutation_id" }) => Err(Refusal::AlreadyStored),
         Err(e) => Err(Refusal::Internal(e.into())),
