@@ -16,6 +16,7 @@ export default defineConfig({
     proxy: {
       '/api': server,
       '/media': server,
+      '/open311': server,
     },
   },
   build: {
