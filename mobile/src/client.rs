@@ -86,6 +86,7 @@ pub(crate) struct Inner {
     pub(crate) api: Api,
     pub(crate) config: Config,
     pub(crate) progress: broadcast::Sender<SyncProgress>,
+    pub(crate) finished: broadcast::Sender<SyncFinished>,
     pub(crate) wake: Notify,
     /// One sync at a time.
     pub(crate) syncing: tokio::sync::Mutex<()>,
@@ -133,12 +134,14 @@ impl Client {
         store.set_meta(meta::BASE_URL, &config.server_url)?;
         let api = Api::new(&config.server_url, config.request_timeout, config.connect_timeout)?;
         let (progress, _) = broadcast::channel(256);
+        let (finished, _) = broadcast::channel(16);
         Ok(Client {
             inner: Arc::new(Inner {
                 store: Mutex::new(store),
                 api,
                 config,
                 progress,
+                finished,
                 wake: Notify::new(),
                 syncing: tokio::sync::Mutex::new(()),
             }),
@@ -479,6 +482,19 @@ impl Client {
     /// Progress events of syncs (items and bytes), for a progress bar.
     pub fn subscribe(&self) -> broadcast::Receiver<SyncProgress> {
         self.inner.progress.subscribe()
+    }
+
+    /// How each sync attempt ended (the background loop's and [`Client::sync_now`]'s), for a UI
+    /// that refreshes its lists after a sync.
+    pub fn subscribe_finished(&self) -> broadcast::Receiver<SyncFinished> {
+        self.inner.finished.subscribe()
+    }
+
+    /// An access token valid for a while yet (refreshed with the server if it is about to
+    /// expire), for calls the app makes to the server directly (the map, staff screens).
+    /// [`Error::NeedsLogin`] when nobody is signed in.
+    pub async fn access_token(&self) -> Result<String> {
+        self.inner.access_token().await
     }
 
     /// One sync: token → push → photo uploads → pull (see [`crate::sync`]).

@@ -309,6 +309,18 @@ pub struct SyncProgress {
     pub bytes_total: u64,
 }
 
+/// How a sync attempt ended: sent after every sync of the background loop and of
+/// [`Client::sync_now`](crate::Client::sync_now), so a UI knows when to refresh its lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncFinished {
+    /// It completed.
+    pub ok: bool,
+    /// What it did, if it completed.
+    pub summary: Option<SyncSummary>,
+    /// Why it failed, if it did (English, for a log or a status line).
+    pub error: Option<String>,
+}
+
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncSummary {

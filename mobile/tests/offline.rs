@@ -205,9 +205,14 @@ async fn a_push_that_cannot_reach_the_server_goes_back_to_pending_with_a_backoff
     let account = phone.client.account().await.unwrap().unwrap();
     assert_eq!(account.email.as_deref(), Some("nino@example.ge"));
     let queued = phone.client.create_report(draft(vec![])).await.unwrap();
+    let mut finished = phone.client.subscribe_finished();
 
     let err = phone.client.sync_once().await.unwrap_err();
     assert!(matches!(err, Error::Network(_)), "{err}");
+    // The failed attempt is announced (the app refreshes its lists on it).
+    let announced = finished.try_recv().unwrap();
+    assert!(!announced.ok && announced.summary.is_none(), "{announced:?}");
+    assert_eq!(announced.error, Some(err.to_string()));
     let item = phone.client.outbox().await.unwrap().pop().unwrap();
     assert_eq!((item.state, item.attempts), (OutboxState::Pending, 1));
     let cap = chrono::Duration::from_std(smartmap_mobile::backoff::Backoff::default().cap(1)).unwrap();
@@ -219,6 +224,7 @@ async fn a_push_that_cannot_reach_the_server_goes_back_to_pending_with_a_backoff
 
     // "Send now" lifts the hold and tries again at once (and fails again, offline).
     assert!(matches!(phone.client.sync_now().await, Err(Error::Network(_))));
+    assert!(!finished.try_recv().unwrap().ok, "sync_now is announced too");
     let item = phone.client.outbox().await.unwrap().pop().unwrap();
     assert_eq!((item.state, item.attempts), (OutboxState::Pending, 2));
 }

@@ -170,8 +170,11 @@ async fn an_expiring_token_is_refreshed_and_a_refused_refresh_asks_to_sign_in_ag
     let mut store = smartmap_mobile::store::Store::open(&db).unwrap();
     let old_refresh = store.meta(meta::REFRESH_TOKEN).unwrap();
     store.set_meta(meta::ACCESS_EXPIRES_AT, "2000-01-01T00:00:00Z").unwrap();
-    client.sync_once().await.unwrap();
+    // What the app hands the UI for direct calls is refreshed the same way.
+    let token = client.access_token().await.unwrap();
+    assert_eq!(store.meta(meta::ACCESS_TOKEN).unwrap().as_deref(), Some(token.as_str()));
     assert_ne!(store.meta(meta::REFRESH_TOKEN).unwrap(), old_refresh, "the refresh token rotated");
+    client.sync_once().await.unwrap();
 
     store
         .set_meta_many(&[
@@ -181,6 +184,7 @@ async fn an_expiring_token_is_refreshed_and_a_refused_refresh_asks_to_sign_in_ag
         .unwrap();
     assert!(matches!(client.sync_once().await, Err(Error::NeedsLogin)));
     assert!(client.sync_status().await.unwrap().needs_login);
+    assert!(matches!(client.access_token().await, Err(Error::NeedsLogin)));
     // Capture keeps working, and everything goes after signing in again.
     client.create_report(draft(vec![])).await.unwrap();
     client.login(&email, PASSWORD).await.unwrap();

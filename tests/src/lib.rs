@@ -29,6 +29,7 @@ pub mod proxy;
 pub mod reply;
 pub mod server;
 pub mod tus;
+pub mod webdriver;
 
 pub use backend::{Backend, Probe};
 pub use reply::Reply;

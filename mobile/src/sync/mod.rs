@@ -22,7 +22,7 @@ mod tus;
 use crate::client::Inner;
 use crate::error::{Error, Result};
 use crate::store::{AccountRef, meta};
-use crate::views::{SyncPhase, SyncProgress, SyncSummary};
+use crate::views::{SyncFinished, SyncPhase, SyncProgress, SyncSummary};
 use chrono::{DateTime, Utc};
 use smartmap_shared::sync::{MAX_PUSH_BATCH, Outcome, PushRequest, RefreshRequest, TokenPair};
 use std::future::Future;
@@ -82,7 +82,7 @@ impl Inner {
     }
 
     /// An access token valid for a while yet, refreshing it if it is about to expire.
-    async fn access_token(&self) -> Result<String> {
+    pub(crate) async fn access_token(&self) -> Result<String> {
         let (token, expires) =
             self.store(|s| Ok((s.meta(meta::ACCESS_TOKEN)?, parse_time(s.meta(meta::ACCESS_EXPIRES_AT)?))))?;
         match (token, expires) {
@@ -163,6 +163,12 @@ impl Inner {
         if let Err(e) = recorded {
             tracing::error!(error = %e, "could not record the sync's outcome");
         }
+        let finished = match &outcome {
+            Ok(summary) => SyncFinished { ok: true, summary: Some(summary.clone()), error: None },
+            Err(e) => SyncFinished { ok: false, summary: None, error: Some(e.to_string()) },
+        };
+        // Nobody listening is fine.
+        let _ = self.finished.send(finished);
         outcome
     }
 
