@@ -26,6 +26,10 @@ use smartmap_tests::{Backend, GLDANI, PASSWORD};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// One app at a time: each test has its own Xvfb display, tauri-driver and WebKitWebDriver, and
+/// on two cores several webviews starting together trip over each other's start-up.
+static ONE_APP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The app binary cargo built for these tests.
 fn app_binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_smartmap-app"))
@@ -97,6 +101,7 @@ async fn start_app(server_url: &str, data: &Path) -> Result<Option<(AppDriver, S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_starts_without_a_server_and_shows_the_embedded_ui() -> Result<()> {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
     let data = tempfile::tempdir()?;
     let nowhere = format!("http://127.0.0.1:{}", free_port());
     let Some((_driver, session)) = start_app(&nowhere, data.path()).await? else { return Ok(()) };
@@ -120,6 +125,7 @@ async fn the_app_starts_without_a_server_and_shows_the_embedded_ui() -> Result<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_captured_with_the_server_down_syncs_when_it_returns_and_shows_the_citys_answer() -> Result<()> {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
     let mut server = SyncServer::start(Backend::Sqlite, |_| {}).await;
     // The app runs on the wall clock; tokens and deadlines must agree with it.
     server.clock.set(chrono::Utc::now());
@@ -214,6 +220,7 @@ fn tid(id: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resident_reports_in_the_app_offline_and_sees_the_city_act_once_the_server_is_back() -> Result<()> {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
     let mut server = SyncServer::start(Backend::Sqlite, |_| {}).await;
     server.clock.set(chrono::Utc::now());
     let resident = server.make_user(Role::Resident, None, None).await;

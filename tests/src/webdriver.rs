@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 pub const REQUIRE_APP_E2E_VAR: &str = "SMARTMAP_REQUIRE_APP_E2E";
 
 /// W3C WebDriver's key for an element reference.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52f-4ef02db16b5c";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// Finds an executable in `PATH`, or else at one of `fallbacks`.
 fn find_executable(name: &str, fallbacks: &[PathBuf]) -> Option<PathBuf> {
@@ -54,11 +54,22 @@ fn wait_for_port(port: u16, timeout: Duration) -> Result<()> {
     bail!("nothing listened on port {port} within {timeout:?}")
 }
 
-/// A child process killed (and reaped) on drop.
+/// A child process started as the leader of its own process group; on drop the whole group is
+/// killed and the child reaped. `tauri-driver` starts `WebKitWebDriver`, which starts the app:
+/// killing only `tauri-driver` would leave them running, holding the test's output pipes open.
 struct Killed(Child);
+
+impl Killed {
+    fn spawn(command: &mut Command) -> std::io::Result<Killed> {
+        use std::os::unix::process::CommandExt as _;
+        command.process_group(0).spawn().map(Killed)
+    }
+}
 
 impl Drop for Killed {
     fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -129,7 +140,7 @@ impl AppDriver {
         for (key, value) in env {
             command.env(key, value);
         }
-        let driver = Killed(command.spawn().with_context(|| format!("starting {}", tauri_driver.display()))?);
+        let driver = Killed::spawn(&mut command).with_context(|| format!("starting {}", tauri_driver.display()))?;
         wait_for_port(port, Duration::from_secs(20)).context("tauri-driver did not start")?;
         Ok(Some(AppDriver {
             url: format!("http://127.0.0.1:{port}"),
@@ -154,14 +165,13 @@ fn start_xvfb(xvfb: &Path) -> Result<(String, Killed)> {
             continue;
         }
         let display = format!(":{number}");
-        let mut child = Killed(
+        let mut child = Killed::spawn(
             Command::new(xvfb)
                 .args([display.as_str(), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .context("starting Xvfb")?,
-        );
+                .stderr(Stdio::null()),
+        )
+        .context("starting Xvfb")?;
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
@@ -347,7 +357,17 @@ impl Session {
 impl Element {
     /// Clicks it.
     pub async fn click(&self) -> Result<()> {
+        // WebDriver scrolls an element only until it is in the viewport, which on a phone-sized
+        // window can leave it under the fixed bottom navigation ("click intercepted"): centre it.
+        self.session
+            .execute("arguments[0].scrollIntoView({ block: 'center', inline: 'center' });", vec![self.reference()])
+            .await?;
         self.session.post(&format!("/element/{}/click", self.id), json!({})).await.map(drop)
+    }
+
+    /// The element as a script argument.
+    fn reference(&self) -> Value {
+        json!({ ELEMENT_KEY: self.id })
     }
 
     /// Types `text` into it. For an `<input type=file>`, `text` is the path of the file to

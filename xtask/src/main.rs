@@ -119,8 +119,7 @@ fn browser_e2e() -> Result {
 /// `npm ci` when the lock file changed since the last install (npm records the installed tree in
 /// `node_modules/.package-lock.json`, written after the lock file).
 fn install_node_packages() -> Result {
-    let lock = modified(&ui_dir().join("package-lock.json"))
-        .ok_or("ui/package-lock.json is missing")?;
+    let lock = modified(&ui_dir().join("package-lock.json")).ok_or("ui/package-lock.json is missing")?;
     let installed = modified(&ui_dir().join("node_modules/.package-lock.json"));
     if installed.is_some_and(|installed| installed >= lock) {
         return Ok(());

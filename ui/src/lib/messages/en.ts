@@ -274,6 +274,8 @@ const en: Record<string, string> = {
   'error.malformed_request': 'The request could not be read.',
   'error.too_large': 'Too large.',
   'error.wrong_credentials': 'The e-mail or the password is wrong.',
+  // The app's shell says the same thing with its own code.
+  'error.invalid_credentials': 'The e-mail or the password is wrong.',
   'error.invalid_email': 'This is not an e-mail address.',
   'error.too_short': 'Too short.',
   'error.invalid_length': 'The length is not allowed.',

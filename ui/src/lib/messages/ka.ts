@@ -272,6 +272,8 @@ const ka: Record<string, string> = {
   'error.malformed_request': 'მოთხოვნა ვერ წავიკითხეთ.',
   'error.too_large': 'ზედმეტად დიდია.',
   'error.wrong_credentials': 'ელფოსტა ან პაროლი არასწორია.',
+  // The app's shell says the same thing with its own code.
+  'error.invalid_credentials': 'ელფოსტა ან პაროლი არასწორია.',
   'error.invalid_email': 'ეს ელფოსტის მისამართი არ არის.',
   'error.too_short': 'ზედმეტად მოკლეა.',
   'error.invalid_length': 'სიგრძე დაუშვებელია.',
