@@ -68,9 +68,10 @@ fn run_server(args: &[String]) -> Result {
 fn test_everything() -> Result {
     check_test_prerequisites()?;
     build_ui()?;
+    // This also builds target/debug/smartmap (the server's own integration tests run it), which
+    // the browser suite starts: a separate `cargo build` would resolve features without the
+    // dev-dependencies and rebuild half the dependency tree.
     cargo(&["test", "--workspace"])?;
-    // `cargo test` built the server binary (its integration tests run it); this is a no-op check.
-    cargo(&["build", "--bin", "smartmap"])?;
     browser_e2e()
 }
 
