@@ -213,6 +213,21 @@ async fn click(session: &Session, selector: &str) -> Result<()> {
     session.wait_for(selector, Duration::from_secs(30)).await?.click().await
 }
 
+/// Waits up to 90 s for `selector` to be on screen, pressing "sync now" between looks (as a
+/// user would).
+async fn wait_with_sync_now(s: &Session, selector: &str, what: &str) -> Result<()> {
+    s.wait_until(Duration::from_secs(90), what, || async move {
+        if !s.find_all(selector).await?.is_empty() {
+            return Ok(Some(()));
+        }
+        if let Some(button) = s.find_all(&tid("sync-now")).await?.into_iter().next() {
+            let _ = button.click().await;
+        }
+        Ok(None)
+    })
+    .await
+}
+
 /// `[data-testid="<id>"]`.
 fn tid(id: &str) -> String {
     format!("[data-testid=\"{id}\"]")
@@ -270,19 +285,7 @@ async fn a_resident_reports_in_the_app_offline_and_sees_the_city_act_once_the_se
     click(s, &tid("login-submit")).await?;
     click(s, &tid("nav-mine")).await?;
     let routed = format!("{}[data-report-id=\"{id}\"][data-status=\"routed\"]", tid("report-item"));
-    s.wait_until(Duration::from_secs(90), "the report to show as routed", || {
-        let routed = routed.clone();
-        async move {
-            if !s.find_all(&routed).await?.is_empty() {
-                return Ok(Some(()));
-            }
-            if let Some(button) = s.find_all(&tid("sync-now")).await?.into_iter().next() {
-                let _ = button.click().await;
-            }
-            Ok(None)
-        }
-    })
-    .await?;
+    wait_with_sync_now(s, &routed, "the report to show as routed").await?;
     s.screenshot(&screenshot_path("journey-3-synced")).await?;
 
     // Staff of the report's district act through the API, as the web console does.
@@ -304,19 +307,7 @@ async fn a_resident_reports_in_the_app_offline_and_sees_the_city_act_once_the_se
 
     // The app shows the new state after its next sync, on the list and on the report's page.
     let acknowledged = format!("{}[data-report-id=\"{id}\"][data-status=\"acknowledged\"]", tid("report-item"));
-    s.wait_until(Duration::from_secs(90), "the report to show as acknowledged", || {
-        let acknowledged = acknowledged.clone();
-        async move {
-            if !s.find_all(&acknowledged).await?.is_empty() {
-                return Ok(Some(()));
-            }
-            if let Some(button) = s.find_all(&tid("sync-now")).await?.into_iter().next() {
-                let _ = button.click().await;
-            }
-            Ok(None)
-        }
-    })
-    .await?;
+    wait_with_sync_now(s, &acknowledged, "the report to show as acknowledged").await?;
     click(s, &format!("{} a", acknowledged)).await?;
     s.wait_for(&format!("{}[data-action=\"respond\"]", tid("timeline-entry")), Duration::from_secs(30)).await?;
     s.wait_for(&format!("{}[data-status=\"acknowledged\"]", tid("report-page")), Duration::from_secs(10)).await?;
